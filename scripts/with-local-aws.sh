@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Run a command against a local AWS.
+#
+# If AWS_ENDPOINT_URL is already set (LocalStack, a real account's endpoint),
+# the command runs against it unchanged. Otherwise this starts two moto
+# servers on free ports of 127.0.0.1 (DynamoDB single-threaded so conditional
+# writes are atomic, SQS threaded for long polling), exports the endpoints,
+# dummy credentials and a region, runs the command, and stops the servers on
+# exit, also on failure or interrupt.
+set -euo pipefail
+
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+
+if [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
+	echo "local-aws: using AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" >&2
+	exec "$@"
+fi
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$here/ensure-tools.sh" moto
+
+dir="$(mktemp -d)"
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() { # name flags...
+	local name="$1"; shift
+	python3 "$here/serve_moto.py" "$dir/$name.port" "$@" >"$dir/$name.log" 2>&1 &
+	pids+=("$!")
+}
+start dynamodb --single-threaded
+start sqs
+
+wait_port() { # name -> echoes the port once the server answers
+	local name="$1" i
+	for i in $(seq 1 300); do
+		if [[ -s "$dir/$name.port" ]]; then
+			local port; port="$(cat "$dir/$name.port")"
+			if curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/data.json" 2>/dev/null; then
+				echo "$port"; return 0
+			fi
+		fi
+		sleep 0.1
+	done
+	echo "local-aws: moto ($name) did not start; its log:" >&2
+	cat "$dir/$name.log" >&2
+	return 1
+}
+ddb_port="$(wait_port dynamodb)"
+sqs_port="$(wait_port sqs)"
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$sqs_port"
+export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sqs_port"
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+echo "local-aws: moto DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB (single-threaded), SQS at $AWS_ENDPOINT_URL_SQS" >&2
+
+"$@"
