@@ -88,4 +88,3 @@ func lookupEnv(env []string, key string) string {
 	}
 	return val
 }
-
