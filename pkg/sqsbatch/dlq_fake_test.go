@@ -1,0 +1,39 @@
+package sqsbatch_test
+
+import (
+	"context"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+)
+
+// recordingSender is a sqsbatch.Sender that records its inputs and, when err
+// is set, fails every send. With next set it forwards successful sends.
+type recordingSender struct {
+	err  error
+	next sqsbatch.Sender
+
+	mu   sync.Mutex
+	sent []*sqs.SendMessageInput
+}
+
+func (s *recordingSender) SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	s.mu.Lock()
+	s.sent = append(s.sent, in)
+	s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	if s.next != nil {
+		return s.next.SendMessage(ctx, in, optFns...)
+	}
+	return &sqs.SendMessageOutput{}, nil
+}
+
+func (s *recordingSender) inputs() []*sqs.SendMessageInput {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*sqs.SendMessageInput(nil), s.sent...)
+}

@@ -1,0 +1,224 @@
+package sqsbatch
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Record states while an invocation runs.
+const (
+	statePending uint8 = iota
+	stateRunning
+	stateDone
+)
+
+// invocation is one batch in flight: a fixed pool of workers pulls units of
+// work and records one outcome per unique record.
+type invocation struct {
+	p    *Processor
+	plan plan
+
+	runCtx  context.Context // cancelled at the budget's stop point
+	sendCtx context.Context // for DLQ sends; ends at the abandon point
+	breaker breaker
+	next    atomic.Int64 // next unit to take
+	active  atomic.Int64 // workers still running
+	done    chan struct{}
+
+	mu       sync.Mutex // guards everything below
+	closed   bool       // the invocation has returned; late results are dropped
+	state    []uint8
+	outcomes []Outcome
+}
+
+func newInvocation(p *Processor, pl plan) *invocation {
+	inv := &invocation{
+		p:        p,
+		plan:     pl,
+		done:     make(chan struct{}),
+		state:    make([]uint8, len(pl.records)),
+		outcomes: make([]Outcome, len(pl.records)),
+	}
+	inv.breaker.after = int64(p.cfg.BreakAfter)
+	return inv
+}
+
+// run processes the batch and returns the outcome of each record, indexed
+// like the batch ("" for duplicates). It returns at the latest at the
+// budget's abandon point.
+func (inv *invocation) run(ctx context.Context) []Outcome {
+	b := newBudget(ctx, inv.p.cfg.Now(), inv.p.cfg.SafetyMargin)
+	inv.runCtx, inv.sendCtx = ctx, ctx
+	var abandon <-chan time.Time
+	if b.limited {
+		var cancelRun, cancelSend context.CancelFunc
+		inv.runCtx, cancelRun = context.WithTimeout(ctx, b.stop)
+		defer cancelRun()
+		inv.sendCtx, cancelSend = context.WithTimeout(ctx, b.abandon)
+		defer cancelSend()
+		timer := time.NewTimer(b.abandon)
+		defer timer.Stop()
+		abandon = timer.C
+	}
+	workers := min(inv.p.cfg.Concurrency, len(inv.plan.units))
+	if workers == 0 {
+		close(inv.done)
+	}
+	inv.active.Store(int64(workers))
+	for range workers {
+		go inv.work()
+	}
+	select {
+	case <-inv.done:
+	case <-abandon:
+	}
+	return inv.close(ctx)
+}
+
+// work takes units until none are left or the invocation has returned.
+func (inv *invocation) work() {
+	defer func() {
+		if inv.active.Add(-1) == 0 {
+			close(inv.done)
+		}
+	}()
+	for {
+		u := inv.next.Add(1) - 1
+		if u >= int64(len(inv.plan.units)) || !inv.runUnit(inv.plan.units[u]) {
+			return
+		}
+	}
+}
+
+// runUnit runs the records of one unit in order; after a reported failure
+// the rest are skipped. It returns false once the invocation has returned.
+func (inv *invocation) runUnit(unit []int) bool {
+	failed := false
+	for _, i := range unit {
+		var o Outcome
+		switch {
+		case failed:
+			o = OutcomeSkipped
+		case inv.runCtx.Err() != nil:
+			o = OutcomeDeadline
+		case inv.breaker.isOpen():
+			o = OutcomeBreaker
+		}
+		if o != "" {
+			// Deadline and breaker stay closed once closed, so the rest of
+			// the unit ends the same way without a skip.
+			if !inv.record(i, o, 0, blockedClass[o], nil) {
+				return false
+			}
+			continue
+		}
+		if !inv.start(i) {
+			return false
+		}
+		o = inv.runRecord(i)
+		failed = o.Reported()
+	}
+	return true
+}
+
+// blockedClass is the error class of records that never ran.
+var blockedClass = map[Outcome]string{
+	OutcomeSkipped:   ClassSkipped,
+	OutcomeDeadline:  ClassDeadline,
+	OutcomeBreaker:   ClassBreaker,
+	OutcomeAbandoned: ClassDeadline,
+}
+
+// runRecord runs the handler on record i and records its outcome.
+func (inv *invocation) runRecord(i int) Outcome {
+	cfg := &inv.p.cfg
+	msg := inv.plan.records[i]
+	began := cfg.Now()
+	err := inv.p.call(inv.runCtx, msg)
+	var o Outcome
+	class := ClassOf(err)
+	switch {
+	case err == nil:
+		o = OutcomeSucceeded
+		inv.breaker.succeeded()
+	case errors.As(err, new(*PanicError)):
+		o = OutcomePanicked
+	case IsPermanent(err) && cfg.DLQ == nil:
+		o = OutcomePermanent
+	case IsPermanent(err):
+		o = OutcomeSentToDLQ
+		if sendErr := cfg.DLQ.send(inv.sendCtx, msg, err); sendErr != nil {
+			o, err = OutcomeDLQFailed, errors.Join(err, WithClass(sendErr, ClassDLQ))
+		}
+	case inv.runCtx.Err() != nil && isContextError(err):
+		o, class = OutcomeFailed, ClassDeadline
+	default:
+		o = OutcomeFailed
+		if cfg.IsOutage(err) {
+			inv.breaker.outage()
+		}
+	}
+	inv.record(i, o, cfg.Now().Sub(began), class, err)
+	return o
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// start marks record i as running; false once the invocation has returned.
+func (inv *invocation) start(i int) bool {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.closed {
+		return false
+	}
+	inv.state[i] = stateRunning
+	return true
+}
+
+// record stores and logs the outcome of record i; false (and the result is
+// dropped) once the invocation has returned.
+func (inv *invocation) record(i int, o Outcome, d time.Duration, class string, err error) bool {
+	id := inv.plan.records[i].MessageId
+	inv.mu.Lock()
+	closed := inv.closed
+	if !closed {
+		inv.state[i], inv.outcomes[i] = stateDone, o
+	}
+	inv.mu.Unlock()
+	if closed {
+		inv.p.cfg.Logger.Warn("sqsbatch: late result dropped; the record was already reported failed",
+			"message_id", id, "outcome", string(o))
+		return false
+	}
+	inv.p.logRecord(inv.runCtx, id, o, d, class, err)
+	return true
+}
+
+// close ends the invocation: records never started are OutcomeDeadline,
+// records still running OutcomeAbandoned. It returns the outcomes.
+func (inv *invocation) close(ctx context.Context) []Outcome {
+	inv.mu.Lock()
+	inv.closed = true
+	var late []int
+	for _, i := range inv.plan.unique {
+		switch inv.state[i] {
+		case statePending:
+			inv.outcomes[i] = OutcomeDeadline
+			late = append(late, i)
+		case stateRunning:
+			inv.outcomes[i] = OutcomeAbandoned
+			late = append(late, i)
+		}
+	}
+	outcomes := inv.outcomes
+	inv.mu.Unlock()
+	for _, i := range late {
+		inv.p.logRecord(ctx, inv.plan.records[i].MessageId, outcomes[i], 0, blockedClass[outcomes[i]], nil)
+	}
+	return outcomes
+}

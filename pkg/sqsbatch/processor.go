@@ -1,0 +1,136 @@
+package sqsbatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Processor runs the records of SQS batches through a Handler. It is safe for
+// concurrent use; create one per Lambda function, outside the handler.
+type Processor struct {
+	handler Handler
+	cfg     Config
+
+	mu     sync.Mutex
+	totals Counts
+}
+
+// Report is the result of one batch.
+type Report struct {
+	// Response is what the Lambda function returns: the failed message IDs.
+	// BatchItemFailures is never nil, so it marshals as [].
+	Response events.SQSEventResponse
+	// Counts counts this batch's records by outcome.
+	Counts Counts
+
+	index    map[string]int
+	outcomes []Outcome
+}
+
+// Outcome returns the outcome of the record with the given message ID, and
+// false when no such record was in the batch or none ran (see
+// ErrMissingMessageID).
+func (r Report) Outcome(messageID string) (Outcome, bool) {
+	i, ok := r.index[messageID]
+	if !ok || r.outcomes == nil {
+		return "", false
+	}
+	return r.outcomes[i], true
+}
+
+// New returns a Processor that runs h with cfg (see Config for defaults). It
+// fails with a ConfigError naming the invalid field.
+func New(h Handler, cfg Config) (*Processor, error) {
+	if h == nil {
+		return nil, errors.New("sqsbatch: nil handler")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Processor{handler: h, cfg: cfg}, nil
+}
+
+// NewJSON returns a Processor whose records are decoded from JSON into T
+// before h runs; see JSON.
+func NewJSON[T any](h JSONHandler[T], cfg Config) (*Processor, error) {
+	if h == nil {
+		return nil, errors.New("sqsbatch: nil handler")
+	}
+	return New(JSON(h), cfg)
+}
+
+// Handle has the signature lambda.Start expects for an SQS event source
+// mapping with ReportBatchItemFailures: pass p.Handle to lambda.Start.
+func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	r, err := p.Process(ctx, ev)
+	return r.Response, err
+}
+
+// Process runs a batch and reports the outcome of every record. The error is
+// nil unless the whole batch must be retried (ErrMissingMessageID) or
+// Config.ErrorOnAllFailed applies (ErrAllFailed).
+func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, error) {
+	report := Report{Response: events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}}
+	report.Counts.Invocations = 1
+	report.Counts.Records = len(ev.Records)
+	pl, err := newPlan(ev.Records, p.cfg.FIFOMode)
+	if err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "sqsbatch: batch rejected, Lambda will retry all of it",
+			"records", len(ev.Records), "error", err.Error())
+		p.finish(ctx, report.Counts)
+		return report, err
+	}
+	report.index = pl.index
+	report.outcomes = newInvocation(p, pl).run(ctx)
+	report.Counts.Duplicates = pl.duplicates
+	for _, i := range pl.unique {
+		o := report.outcomes[i]
+		report.Counts.count(o)
+		if o.Reported() {
+			report.Response.BatchItemFailures = append(report.Response.BatchItemFailures,
+				events.SQSBatchItemFailure{ItemIdentifier: pl.records[i].MessageId})
+		}
+	}
+	p.finish(ctx, report.Counts)
+	if p.cfg.ErrorOnAllFailed && len(pl.unique) > 0 && report.Counts.Reported == len(pl.unique) {
+		return report, fmt.Errorf("batch of %d records: %w", len(pl.unique), ErrAllFailed)
+	}
+	return report, nil
+}
+
+// Totals returns the counts of every batch processed so far.
+func (p *Processor) Totals() Counts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.totals
+}
+
+// finish adds a batch's counts to the totals and writes its metrics.
+func (p *Processor) finish(ctx context.Context, c Counts) {
+	p.mu.Lock()
+	p.totals = p.totals.Add(c)
+	p.mu.Unlock()
+	if p.cfg.Metrics == nil {
+		return
+	}
+	e := EMF{Namespace: p.cfg.MetricsNamespace, Dimensions: p.cfg.MetricsDimensions, Timestamp: p.cfg.Now()}
+	if err := WriteEMF(p.cfg.Metrics, c, e); err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "sqsbatch: write metrics", "error", err.Error())
+	}
+}
+
+// call runs the handler, turning a panic into a *PanicError.
+func (p *Processor) call(ctx context.Context, msg events.SQSMessage) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return p.handler(ctx, msg)
+}
