@@ -1,0 +1,43 @@
+// Package idempotency makes the effect of a unit of work happen once, even
+// when the work is delivered many times (SQS at-least-once delivery, Lambda
+// batch retries, producer retries).
+//
+// A [Guard] runs a function under a fenced claim/complete/release protocol
+// against a [Store]:
+//
+//  1. Claim: atomically create an INPROGRESS record for the key with a random
+//     owner token and a lease, or take over a record whose TTL or lease has
+//     expired. A live record blocks the claim: a COMPLETED one is replayed
+//     (its stored result is returned and the function does not run), an
+//     INPROGRESS one yields [ErrInProgress], a COMPLETED one whose payload
+//     hash differs yields [ErrPayloadMismatch].
+//  2. The function runs.
+//  3. Complete: the record becomes COMPLETED with the result, only if it
+//     still holds this claim's owner token; otherwise [ErrLeaseLost]. On a
+//     function error the record is released (deleted, again only with the
+//     owner's token) so a retry may run.
+//
+// # What is guaranteed
+//
+//   - At most one worker holds a live claim on a key at a time, and a worker
+//     whose lease expired and was taken over can no longer complete or release
+//     the record (fencing by owner token).
+//   - A completed key is never executed again before its TTL expires, and a
+//     duplicate costs one store request (none on a local cache hit).
+//   - A store failure never lets the function run unclaimed: the Guard returns
+//     an error matching [ErrStoreFailed] and the caller retries later.
+//
+// # What is not guaranteed
+//
+// Effects outside the store can repeat if a worker dies (or stalls past its
+// lease) after the effect and before Complete: the record is then taken over
+// and the function runs again. For DynamoDB effects, [DoTx] with a store that
+// implements [TxCompleter] (dynamostore) commits the effect and the completion
+// in one transaction, which closes that gap: a fenced-out worker's writes are
+// discarded. For other downstreams, make the effect itself idempotent or
+// accept the window (the lease bounds it).
+//
+// Keys are hashed with SHA-256 under a stable, explicit prefix before they
+// reach the store, so raw business keys never land in the table; the prefix
+// must not change when a function is renamed.
+package idempotency

@@ -1,0 +1,183 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+)
+
+// Store is an idempotency.Store on a DynamoDB table. It is safe for
+// concurrent use.
+type Store struct {
+	api   API
+	table string
+}
+
+var (
+	_ idempotency.Store                                = (*Store)(nil)
+	_ idempotency.TxCompleter[types.TransactWriteItem] = (*Store)(nil)
+)
+
+// New returns a Store on table through api (in practice a *dynamodb.Client).
+func New(api API, table string) (*Store, error) {
+	if api == nil {
+		return nil, errors.New("dynamostore: New: api is nil")
+	}
+	if table == "" {
+		return nil, errors.New("dynamostore: New: table name is empty (set it to the idempotency table, e.g. from IDEMPOTENCY_TABLE)")
+	}
+	return &Store{api: api, table: table}, nil
+}
+
+// Table is the name of the table the store writes to.
+func (s *Store) Table() string { return s.table }
+
+const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #lease < :now_ms)"
+
+// claimConflictRetries bounds how often Claim retries when a conflicting
+// record vanished between the failed put and the read that replaced a missing
+// ALL_OLD (endpoints that ignore ReturnValuesOnConditionCheckFailure).
+const claimConflictRetries = 3
+
+// Claim implements idempotency.Store with one conditional PutItem.
+func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
+	for range claimConflictRetries {
+		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           aws.String(s.table),
+			Item:                claimItem(in),
+			ConditionExpression: aws.String(claimCondition),
+			ExpressionAttributeNames: map[string]string{
+				"#id": AttrKey, "#exp": AttrExpiration, "#status": AttrStatus, "#lease": AttrLease,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":now":        num(in.Now.Unix()),
+				":now_ms":     num(in.Now.UnixMilli()),
+				":inprogress": str(string(idempotency.StatusInProgress)),
+			},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case err == nil:
+			return decodeRecord(claimItem(in))
+		case !errors.As(err, &ccf):
+			return idempotency.Record{}, fmt.Errorf("claim %s: %w", in.Key, err)
+		}
+		existing := ccf.Item
+		if existing == nil { // the endpoint ignored ALL_OLD: read what is there
+			rec, err := s.Get(ctx, in.Key)
+			if errors.Is(err, idempotency.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return idempotency.Record{}, err
+			}
+			return rec, idempotency.JudgeConflict(rec, in)
+		}
+		rec, err := decodeRecord(existing)
+		if err != nil {
+			return idempotency.Record{}, fmt.Errorf("claim %s: decode existing record: %w", in.Key, err)
+		}
+		return rec, idempotency.JudgeConflict(rec, in)
+	}
+	return idempotency.Record{}, fmt.Errorf("claim %s: record changed %d times during the claim", in.Key, claimConflictRetries)
+}
+
+// completeUpdate is the fenced update that marks a record completed.
+func (s *Store) completeUpdate(key, token string, result []byte, expiresAt time.Time) *types.Update {
+	update := "SET #status = :completed, #exp = :exp REMOVE #lease"
+	values := map[string]types.AttributeValue{
+		":completed":  str(string(idempotency.StatusCompleted)),
+		":inprogress": str(string(idempotency.StatusInProgress)),
+		":exp":        num(expiresAt.Unix()),
+		":token":      str(token),
+	}
+	if len(result) > 0 {
+		update = "SET #status = :completed, #exp = :exp, #data = :data REMOVE #lease"
+		values[":data"] = resultValue(result)
+	}
+	names := map[string]string{"#status": AttrStatus, "#exp": AttrExpiration, "#lease": AttrLease, "#token": AttrToken}
+	if len(result) > 0 {
+		names["#data"] = AttrResult
+	}
+	return &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(key),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(ownedCondition),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}
+}
+
+// ownedCondition holds while the record is in progress under the token.
+const ownedCondition = "#token = :token AND #status = :inprogress"
+
+// Complete implements idempotency.Store with one conditional UpdateItem.
+func (s *Store) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	u := s.completeUpdate(key, token, result, expiresAt)
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 u.TableName,
+		Key:                       u.Key,
+		UpdateExpression:          u.UpdateExpression,
+		ConditionExpression:       u.ConditionExpression,
+		ExpressionAttributeNames:  u.ExpressionAttributeNames,
+		ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	return fenced("complete", key, err)
+}
+
+// Release implements idempotency.Store with one conditional DeleteItem.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      keyOf(key),
+		ConditionExpression:      aws.String(ownedCondition),
+		ExpressionAttributeNames: map[string]string{"#token": AttrToken, "#status": AttrStatus},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":token":      str(token),
+			":inprogress": str(string(idempotency.StatusInProgress)),
+		},
+	})
+	return fenced("release", key, err)
+}
+
+// fenced maps a failed ownership condition to ErrLeaseLost.
+func fenced(op, key string, err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return fmt.Errorf("%s %s: %w", op, key, idempotency.ErrLeaseLost)
+	default:
+		return fmt.Errorf("%s %s: %w", op, key, err)
+	}
+}
+
+// Get implements idempotency.Store with a strongly consistent GetItem.
+func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error) {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            keyOf(key),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return idempotency.Record{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	if out.Item == nil {
+		return idempotency.Record{}, fmt.Errorf("get %s: %w", key, idempotency.ErrNotFound)
+	}
+	rec, err := decodeRecord(out.Item)
+	if err != nil {
+		return idempotency.Record{}, fmt.Errorf("get %s: decode: %w", key, err)
+	}
+	return rec, nil
+}

@@ -1,0 +1,70 @@
+package idempotency
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrInProgress means another worker holds a live claim on the key. Retry
+	// the message later (report it as a batch item failure).
+	ErrInProgress = errors.New("idempotency: key is being processed by another worker")
+
+	// ErrPayloadMismatch means the key was completed with a different payload:
+	// the producer reused an idempotency key for another event. The work is not
+	// run; this is a permanent failure for the message.
+	ErrPayloadMismatch = errors.New("idempotency: key reused with a different payload")
+
+	// ErrLeaseLost means this claim no longer owns the record: its lease expired
+	// and another worker took the key over (or completed it). Nothing was
+	// written by the fenced operation.
+	ErrLeaseLost = errors.New("idempotency: lease lost to another worker")
+
+	// ErrAlreadyCompleted is returned by Store.Claim, with the completed
+	// record, when the key has a live COMPLETED record. Guard turns it into a
+	// replay; callers of Guard never see it.
+	ErrAlreadyCompleted = errors.New("idempotency: key already completed")
+
+	// ErrNotFound is returned by Store.Get when the key has no record.
+	ErrNotFound = errors.New("idempotency: record not found")
+
+	// ErrStoreFailed matches every error caused by the store itself (network,
+	// throttling, an outage) rather than by the protocol. The function did not
+	// run unclaimed; retry the message later.
+	ErrStoreFailed = errors.New("idempotency: store failed")
+
+	// ErrTxUnsupported is returned by DoTx when the Guard's store cannot commit
+	// writes with the completion.
+	ErrTxUnsupported = errors.New("idempotency: store does not support transactional completion")
+)
+
+// StoreError is a failure of the store during one operation. It matches
+// ErrStoreFailed with errors.Is and unwraps to the store's own error (for
+// example an SDK exception, to be inspected with errors.As).
+type StoreError struct {
+	Op  string // "claim", "complete", "release", "get"
+	Key string // the stored (hashed) key
+	Err error
+}
+
+func (e *StoreError) Error() string {
+	return fmt.Sprintf("idempotency: %s %s: store failed: %v", e.Op, e.Key, e.Err)
+}
+
+func (e *StoreError) Unwrap() error { return e.Err }
+
+// Is makes a StoreError match ErrStoreFailed.
+func (e *StoreError) Is(target error) bool { return target == ErrStoreFailed }
+
+// HandlerError wraps the error returned by the guarded function, so callers
+// can tell a failed effect from a failed protocol step. The record was
+// released (Released is false if that release failed; the lease then expires
+// on its own).
+type HandlerError struct {
+	Err      error
+	Released bool
+}
+
+func (e *HandlerError) Error() string { return "idempotency: handler: " + e.Err.Error() }
+
+func (e *HandlerError) Unwrap() error { return e.Err }

@@ -1,0 +1,117 @@
+package memstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+)
+
+// Store is an in-memory idempotency.Store. The zero value is not usable; call
+// New.
+type Store struct {
+	mu      sync.Mutex
+	records map[string]idempotency.Record
+	latency time.Duration
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLatency makes every call wait d (or until its context ends) before it
+// runs, to model a remote store's round trip in benchmarks.
+func WithLatency(d time.Duration) Option { return func(s *Store) { s.latency = d } }
+
+// New returns an empty Store.
+func New(opts ...Option) *Store {
+	s := &Store{records: make(map[string]idempotency.Record)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+var _ idempotency.Store = (*Store)(nil)
+
+func (s *Store) wait(ctx context.Context) error {
+	if s.latency > 0 {
+		t := time.NewTimer(s.latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return ctx.Err()
+}
+
+// Claim implements idempotency.Store.
+func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
+	if err := s.wait(ctx); err != nil {
+		return idempotency.Record{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if existing, ok := s.records[in.Key]; ok && existing.Live(in.Now) {
+		return existing, idempotency.JudgeConflict(existing, in)
+	}
+	rec := idempotency.Record{
+		Key:         in.Key,
+		Status:      idempotency.StatusInProgress,
+		ExpiresAt:   in.ExpiresAt.Truncate(time.Second),
+		LeaseUntil:  in.LeaseUntil.Truncate(time.Millisecond),
+		PayloadHash: in.PayloadHash,
+		Token:       in.Token,
+	}
+	s.records[in.Key] = rec
+	return rec, nil
+}
+
+// Complete implements idempotency.Store.
+func (s *Store) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[key]
+	if !ok || rec.Token != token || rec.Status != idempotency.StatusInProgress {
+		return idempotency.ErrLeaseLost
+	}
+	rec.Status = idempotency.StatusCompleted
+	rec.Result = append([]byte(nil), result...)
+	rec.ExpiresAt = expiresAt.Truncate(time.Second)
+	s.records[key] = rec
+	return nil
+}
+
+// Release implements idempotency.Store.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	if err := s.wait(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[key]
+	if !ok || rec.Token != token || rec.Status != idempotency.StatusInProgress {
+		return idempotency.ErrLeaseLost
+	}
+	delete(s.records, key)
+	return nil
+}
+
+// Get implements idempotency.Store.
+func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error) {
+	if err := s.wait(ctx); err != nil {
+		return idempotency.Record{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[key]
+	if !ok {
+		return idempotency.Record{}, idempotency.ErrNotFound
+	}
+	return rec, nil
+}
