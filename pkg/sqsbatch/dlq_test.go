@@ -1,0 +1,95 @@
+package sqsbatch_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+)
+
+// TestPermanentToDLQ sends permanent failures to a real dead-letter queue on
+// the local SQS, through the real SDK.
+func TestPermanentToDLQ(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	tests := []struct {
+		name     string
+		fifo     bool
+		sendErr  error // injected by a wrapping client
+		failures []string
+		outcome  sqsbatch.Outcome
+	}{
+		{name: "standard queue", failures: []string{}, outcome: sqsbatch.OutcomeSentToDLQ},
+		{name: "FIFO queue", fifo: true, failures: []string{}, outcome: sqsbatch.OutcomeSentToDLQ},
+		{name: "send fails: reported instead", sendErr: errBoom, failures: []string{"perm-2"}, outcome: sqsbatch.OutcomeDLQFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: tc.fifo})
+			sender := &recordingSender{err: tc.sendErr, next: client}
+			p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{
+				DLQ: &sqsbatch.DLQ{Client: sender, QueueURL: q.DLQURL},
+			})
+			ev := standard("ok-1", "perm-2")
+			if tc.fifo {
+				ev = withARN(ev, q.ARN)
+				for i := range ev.Records {
+					ev.Records[i].Attributes = map[string]string{"MessageGroupId": "g-1"}
+				}
+			}
+			ev.Records[1].MessageAttributes = map[string]events.SQSMessageAttribute{
+				"tenant":  {DataType: "String", StringValue: aws.String("t-1")},
+				"payload": {DataType: "Binary", BinaryValue: []byte{0, 1, 2}},
+			}
+
+			report, err := p.Process(context.Background(), ev)
+			require.NoError(t, err)
+			require.Equal(t, tc.failures, failed(report.Response))
+			got, _ := report.Outcome("perm-2")
+			require.Equal(t, tc.outcome, got)
+			require.Len(t, sender.inputs(), 1)
+
+			out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+				QueueUrl:                    aws.String(q.DLQURL),
+				MaxNumberOfMessages:         10,
+				MessageAttributeNames:       []string{"All"},
+				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+				WaitTimeSeconds:             waitSeconds(tc.sendErr == nil),
+			})
+			require.NoError(t, err)
+			if tc.sendErr != nil {
+				require.Empty(t, out.Messages, "nothing reaches the DLQ when the send fails")
+				return
+			}
+			require.Len(t, out.Messages, 1)
+			m := out.Messages[0]
+			require.Equal(t, "perm-2", aws.ToString(m.Body))
+			attrs := m.MessageAttributes
+			require.Contains(t, aws.ToString(attrs[sqsbatch.AttrError].StringValue), "malformed body")
+			require.Equal(t, sqsbatch.ClassPermanent, aws.ToString(attrs[sqsbatch.AttrErrorClass].StringValue))
+			require.Equal(t, "perm-2", aws.ToString(attrs[sqsbatch.AttrSourceMessageID].StringValue))
+			require.Equal(t, "t-1", aws.ToString(attrs["tenant"].StringValue))
+			require.Equal(t, []byte{0, 1, 2}, attrs["payload"].BinaryValue)
+			if tc.fifo {
+				require.Equal(t, "g-1", m.Attributes["MessageGroupId"])
+			}
+		})
+	}
+}
+
+// waitSeconds long-polls when a message is expected, so the test waits for
+// the queue, never for a fixed time.
+func waitSeconds(expectMessage bool) int32 {
+	if expectMessage {
+		return 10
+	}
+	return 0
+}
