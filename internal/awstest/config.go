@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -58,4 +59,17 @@ func UniqueName(prefix string) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	return strings.TrimSuffix(prefix, "-") + "-" + hex.EncodeToString(b[:])
+}
+
+// ClosedAddr returns a 127.0.0.1 address on which nothing listens, to model
+// an unreachable endpoint.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
 }

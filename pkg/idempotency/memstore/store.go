@@ -76,15 +76,24 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.records[key]
-	if !ok || rec.Token != token || rec.Status != idempotency.StatusInProgress {
-		return idempotency.ErrLeaseLost
+	rec, err := s.owned(key, token)
+	if err != nil {
+		return err
 	}
 	rec.Status = idempotency.StatusCompleted
 	rec.Result = append([]byte(nil), result...)
 	rec.ExpiresAt = expiresAt.Truncate(time.Second)
 	s.records[key] = rec
 	return nil
+}
+
+// owned returns the record if it is in progress under token. s.mu is held.
+func (s *Store) owned(key, token string) (idempotency.Record, error) {
+	rec, ok := s.records[key]
+	if !ok || rec.Token != token || rec.Status != idempotency.StatusInProgress {
+		return idempotency.Record{}, idempotency.ErrLeaseLost
+	}
+	return rec, nil
 }
 
 // Release implements idempotency.Store.
@@ -94,9 +103,8 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.records[key]
-	if !ok || rec.Token != token || rec.Status != idempotency.StatusInProgress {
-		return idempotency.ErrLeaseLost
+	if _, err := s.owned(key, token); err != nil {
+		return err
 	}
 	delete(s.records, key)
 	return nil
