@@ -2,6 +2,7 @@ package sqsbatch_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -9,11 +10,13 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
 
-// recordingSender is a sqsbatch.Sender that records its inputs and, when err
-// is set, fails every send. With next set it forwards successful sends.
+// recordingSender is a sqsbatch.Sender that records its inputs and fails
+// every send when err is set, or the sends failIf picks. With next set it
+// forwards the sends that do not fail.
 type recordingSender struct {
-	err  error
-	next sqsbatch.Sender
+	err    error
+	failIf func(*sqs.SendMessageInput) bool
+	next   sqsbatch.Sender
 
 	mu   sync.Mutex
 	sent []*sqs.SendMessageInput
@@ -25,6 +28,9 @@ func (s *recordingSender) SendMessage(ctx context.Context, in *sqs.SendMessageIn
 	s.mu.Unlock()
 	if s.err != nil {
 		return nil, s.err
+	}
+	if s.failIf != nil && s.failIf(in) {
+		return nil, errors.New("injected send failure")
 	}
 	if s.next != nil {
 		return s.next.SendMessage(ctx, in, optFns...)
