@@ -72,24 +72,21 @@ func refParam(t *testing.T, tmpl *samtemplate.Template, v any) string {
 // parameter with a MaxValue (or its default when it has none).
 func maxOf(t *testing.T, tmpl *samtemplate.Template, v any) float64 {
 	t.Helper()
-	if m, ok := v.(map[string]any); ok {
-		if name, ok := m["Ref"].(string); ok {
-			if p := param(t, tmpl, name); p.MaxValue != nil {
-				return *p.MaxValue
-			}
-		}
-	}
-	return num(t, tmpl, v)
+	return bound(t, tmpl, v, func(p samtemplate.Parameter) *float64 { return p.MaxValue })
 }
 
-// minOf returns the smallest value v can take: a literal, or a Ref to a
-// parameter with a MinValue (or its default when it has none).
+// minOf returns the smallest value v can take, as maxOf the largest.
 func minOf(t *testing.T, tmpl *samtemplate.Template, v any) float64 {
+	t.Helper()
+	return bound(t, tmpl, v, func(p samtemplate.Parameter) *float64 { return p.MinValue })
+}
+
+func bound(t *testing.T, tmpl *samtemplate.Template, v any, limit func(samtemplate.Parameter) *float64) float64 {
 	t.Helper()
 	if m, ok := v.(map[string]any); ok {
 		if name, ok := m["Ref"].(string); ok {
-			if p := param(t, tmpl, name); p.MinValue != nil {
-				return *p.MinValue
+			if l := limit(param(t, tmpl, name)); l != nil {
+				return *l
 			}
 		}
 	}
