@@ -17,12 +17,12 @@ var ErrTaskFailed = errors.New("message move task did not complete")
 
 // unsupportedCodes are the error codes of endpoints that lack an operation.
 var unsupportedCodes = map[string]bool{
-	"InvalidAction":             true,
-	"UnknownOperation":          true,
-	"UnknownOperationException": true,
-	"UnsupportedOperation":      true,
+	"InvalidAction":                               true,
+	"UnknownOperation":                            true,
+	"UnknownOperationException":                   true,
+	"UnsupportedOperation":                        true,
 	"AWS.SimpleQueueService.UnsupportedOperation": true,
-	"NotImplemented": true,
+	"NotImplemented":                              true,
 }
 
 // unsupported reports whether err means the endpoint does not implement the
