@@ -1,0 +1,40 @@
+// Command consumer is the SQS-triggered Lambda function that applies ledger
+// events exactly once. It reads its configuration from the environment (see
+// ledger.LoadAppConfig), builds its AWS clients once per execution
+// environment, and serves batches with partial batch failures.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsonce/sqsonce/pkg/ledger"
+)
+
+func main() {
+	cfg, err := ledger.LoadAppConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
+		os.Exit(1)
+	}
+	proc, _, err := ledger.NewApp(cfg, ledger.AppClients{
+		DynamoDB: dynamodb.NewFromConfig(awsCfg),
+		DLQ:      sqs.NewFromConfig(awsCfg),
+	}, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lambda.Start(proc.Handle)
+}

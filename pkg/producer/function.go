@@ -1,0 +1,73 @@
+package producer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/sqsonce/sqsonce/pkg/ledger"
+)
+
+// Request is the producer function's input: ledger events to publish, to the
+// standard queue or, with FIFO, to the FIFO queue.
+type Request struct {
+	Events []json.RawMessage `json:"events"`
+	FIFO   bool              `json:"fifo,omitempty"`
+}
+
+// Rejected is an event that was not published because it is invalid.
+type Rejected struct {
+	Index int    `json:"index"`
+	Error string `json:"error"`
+}
+
+// Response is the producer function's output.
+type Response struct {
+	Sent     int        `json:"sent"`
+	Retried  int        `json:"retried"`
+	Rejected []Rejected `json:"rejected"`
+	Failures []Failure  `json:"failures"`
+}
+
+// Function is the producer Lambda function: it validates events and
+// publishes the valid ones, never dropping a refused entry silently.
+type Function struct {
+	Standard *Publisher
+	FIFO     *Publisher // nil when no FIFO queue is configured
+}
+
+// Handle publishes a request. The error is non-nil when some valid events
+// could not be sent, so the caller (or Lambda's retry of an async invoke)
+// sends them again; consumers deduplicate on the event id.
+func (f *Function) Handle(ctx context.Context, req Request) (Response, error) {
+	pub := f.Standard
+	if req.FIFO {
+		if f.FIFO == nil {
+			return Response{}, errors.New("producer: a FIFO request, but FIFO_QUEUE_URL is not set")
+		}
+		pub = f.FIFO
+	}
+	resp := Response{Rejected: []Rejected{}, Failures: []Failure{}}
+	var msgs []Message
+	var origin []int // request index of each message
+	for i, raw := range req.Events {
+		ev, err := ledger.Decode(raw)
+		if err != nil {
+			resp.Rejected = append(resp.Rejected, Rejected{Index: i, Error: err.Error()})
+			continue
+		}
+		msgs = append(msgs, EventMessage(ev))
+		origin = append(origin, i)
+	}
+	rep, err := pub.Send(ctx, msgs)
+	resp.Sent, resp.Retried = rep.Sent, rep.Retried
+	for _, fl := range rep.Failures {
+		fl.Index = origin[fl.Index]
+		resp.Failures = append(resp.Failures, fl)
+	}
+	if err != nil {
+		return resp, fmt.Errorf("producer: %d of %d valid events not sent: %w", len(rep.Failures), len(msgs), err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,183 @@
+package producer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/pkg/ledger"
+	"github.com/sqsonce/sqsonce/pkg/producer"
+)
+
+// flakySender passes batches to the real SQS client but makes SQS "refuse"
+// the entries that refuse picks, as a partially failed SendMessageBatch does.
+type flakySender struct {
+	*sqs.Client
+	mu     sync.Mutex
+	calls  int
+	refuse func(call int, id string) (code string, senderFault, refused bool)
+}
+
+func (f *flakySender) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	f.mu.Lock()
+	f.calls++
+	call := f.calls
+	f.mu.Unlock()
+	var pass []types.SendMessageBatchRequestEntry
+	var failed []types.BatchResultErrorEntry
+	for _, e := range in.Entries {
+		if code, senderFault, refused := f.refuse(call, aws.ToString(e.Id)); refused {
+			failed = append(failed, types.BatchResultErrorEntry{Id: e.Id, Code: aws.String(code), SenderFault: senderFault, Message: aws.String("injected")})
+			continue
+		}
+		pass = append(pass, e)
+	}
+	out := &sqs.SendMessageBatchOutput{}
+	if len(pass) > 0 {
+		real, err := f.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: in.QueueUrl, Entries: pass}, optFns...)
+		if err != nil {
+			return nil, err
+		}
+		out.Successful = real.Successful
+		failed = append(failed, real.Failed...)
+	}
+	out.Failed = failed
+	return out, nil
+}
+
+func events(n int) []producer.Message {
+	msgs := make([]producer.Message, n)
+	for i := range msgs {
+		msgs[i] = producer.EventMessage(ledger.Event{
+			ID: fmt.Sprintf("evt-%d", i), Account: fmt.Sprintf("acc-%d", i%3), Amount: int64(i + 1), Currency: "EUR",
+			OccurredAt: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC),
+		})
+	}
+	return msgs
+}
+
+// receiveAll drains the queue and returns the bodies it holds.
+func receiveAll(t *testing.T, client *sqs.Client, url string) map[string]int {
+	t.Helper()
+	bodies := map[string]int{}
+	for empty := 0; empty < 2; {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+		require.NoError(t, err)
+		if len(out.Messages) == 0 {
+			empty++
+			continue
+		}
+		for _, m := range out.Messages {
+			bodies[aws.ToString(m.Body)]++
+			_, err := client.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
+			require.NoError(t, err)
+		}
+	}
+	return bodies
+}
+
+func TestRetriesRefusedEntriesUntilAllAreSent(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
+	sender := &flakySender{Client: client, refuse: func(call int, id string) (string, bool, bool) {
+		// The first two calls refuse every third entry, as a throttled SQS would.
+		return "InternalError", false, call <= 2 && id[len(id)-1]%3 == 0
+	}}
+	p, err := producer.New(producer.Config{Client: sender, QueueURL: q.URL, Backoff: time.Millisecond})
+	require.NoError(t, err)
+	msgs := events(25)
+	rep, err := p.Send(context.Background(), msgs)
+	require.NoError(t, err)
+	require.Equal(t, 25, rep.Sent)
+	require.Positive(t, rep.Retried)
+	require.Empty(t, rep.Failures)
+
+	got := receiveAll(t, client, q.URL)
+	require.Len(t, got, 25)
+	for _, m := range msgs {
+		require.Equal(t, 1, got[m.Body], "every event on the queue exactly once")
+	}
+}
+
+func TestReportsWhatItCouldNotSend(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
+	sender := &flakySender{Client: client, refuse: func(_ int, id string) (string, bool, bool) {
+		switch id {
+		case "3":
+			return "InternalError", false, true // refused every time
+		case "4":
+			return "InvalidMessageContents", true, true // the sender's fault: not retried
+		}
+		return "", false, false
+	}}
+	p, err := producer.New(producer.Config{Client: sender, QueueURL: q.URL, MaxAttempts: 3, Backoff: time.Millisecond})
+	require.NoError(t, err)
+	rep, err := p.Send(context.Background(), events(12))
+	require.ErrorIs(t, err, producer.ErrNotAllSent)
+	require.Equal(t, 10, rep.Sent)
+	require.ElementsMatch(t, []producer.Failure{
+		{Index: 3, Code: "InternalError", Message: "injected"},
+		{Index: 4, Code: "InvalidMessageContents", Message: "injected", SenderFault: true},
+	}, rep.Failures)
+	require.Equal(t, 2, rep.Retried, "entry 3 was offered three times in all, entry 4 once")
+}
+
+func TestFIFOSetsGroupAndDeduplication(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: true})
+	p, err := producer.New(producer.Config{Client: client, QueueURL: q.URL})
+	require.NoError(t, err)
+	require.True(t, p.FIFO())
+	msgs := events(3)
+	msgs = append(msgs, msgs[0]) // a producer retry within the deduplication window
+	_, err = p.Send(context.Background(), msgs)
+	require.NoError(t, err)
+	out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+	})
+	require.NoError(t, err)
+	require.Len(t, out.Messages, 3, "SQS deduplicated the retry")
+	for _, m := range out.Messages {
+		require.NotEmpty(t, m.Attributes["MessageGroupId"])
+		require.Regexp(t, `^evt-\d$`, m.Attributes["MessageDeduplicationId"])
+	}
+
+	_, err = p.Send(context.Background(), []producer.Message{{Body: "x"}})
+	require.ErrorIs(t, err, producer.ErrNotAllSent, "FIFO messages need ids")
+}
+
+func TestFunctionRejectsInvalidAndPublishesTheRest(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
+	pub, err := producer.New(producer.Config{Client: client, QueueURL: q.URL})
+	require.NoError(t, err)
+	fn := producer.Function{Standard: pub}
+	resp, err := fn.Handle(context.Background(), producer.Request{Events: []json.RawMessage{
+		json.RawMessage(`{"id":"evt-1","account":"acc-1","amount":5,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`),
+		json.RawMessage(`{"id":"evt-2","account":"acc-1","amount":0,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`),
+	}})
+	require.NoError(t, err)
+	require.Equal(t, 1, resp.Sent)
+	require.Len(t, resp.Rejected, 1)
+	require.Equal(t, 1, resp.Rejected[0].Index)
+	require.Contains(t, resp.Rejected[0].Error, "amount")
+	require.Len(t, receiveAll(t, client, q.URL), 1)
+
+	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true})
+	require.Error(t, err, "no FIFO queue configured")
+}
