@@ -7,15 +7,35 @@ LOCAL_AWS := scripts/with-local-aws.sh
 GOARCH_LAMBDA ?= arm64
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: all test vet lint-template build demo bench chaos clean \
+.PHONY: all test fuzz vet lint-template build demo bench chaos clean \
 	build-ConsumerFunction build-ProducerFunction
 
 all: test
 
-## test: go vet, cfn-lint and go test -race against a local moto (started and stopped here)
+## test: go vet, cfn-lint, go test -race against a local moto (started and stopped here), short fuzzing
 test: lint-template
 	scripts/ensure-tools.sh moto awscli rie
 	$(LOCAL_AWS) bash -c '$(GO) vet ./... && $(GO) test -race -timeout 15m ./...'
+	scripts/fuzz.sh
+
+## fuzz: run every fuzz target for FUZZTIME (default 10s each)
+fuzz:
+	FUZZTIME=$${FUZZTIME:-10s} scripts/fuzz.sh
+
+## demo: the whole pipeline locally: producer -> queue -> consumer under the Lambda emulator -> report
+demo:
+	scripts/ensure-tools.sh moto awscli rie
+	$(LOCAL_AWS) $(GO) run ./cmd/sqsonce demo $(DEMO_ARGS)
+
+## bench: benchmarks (requests per message, throughput against a no-idempotency baseline, CPU, cold start)
+bench:
+	scripts/ensure-tools.sh moto rie
+	scripts/bench.sh
+
+## chaos: the reliability suite at large sizes (duplicate storms with killed workers, outages)
+chaos:
+	scripts/ensure-tools.sh moto awscli rie
+	scripts/chaos.sh
 
 lint-template:
 	scripts/ensure-tools.sh cfn-lint
