@@ -134,21 +134,24 @@ func TestFunctionEnvironment(t *testing.T) {
 	}
 }
 
-// PERMANENT_DLQ_URL is empty unless SendPermanentFailuresToDLQ is "true", and
-// then names one of our DLQs.
-func TestPermanentDLQURLIsEmptyByDefault(t *testing.T) {
+// PERMANENT_DLQ_URL and PERMANENT_FIFO_DLQ_URL are empty unless
+// SendPermanentFailuresToDLQ is "true", and then name the DLQ of the matching
+// kind of queue (the DLQ of a FIFO queue must be FIFO).
+func TestPermanentDLQURLsAreEmptyByDefault(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
 	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
-	ifFn, ok := vars["PERMANENT_DLQ_URL"].(map[string]any)["Fn::If"].([]any)
-	require.True(t, ok, "PERMANENT_DLQ_URL is a Fn::If")
-	require.Len(t, ifFn, 3)
-	require.Equal(t, "", ifFn[2], "empty when the condition is false")
-	dlq, ok := samtemplate.LogicalID(ifFn[1])
-	require.True(t, ok)
-	require.Contains(t, []string{"EventsDLQ", "FifoEventsDLQ"}, dlq)
-	cond := tmpl.Conditions[ifFn[0].(string)]
-	require.Equal(t, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SendPermanentFailuresToDLQ"}, "true"}}, cond)
+	for variable, want := range map[string]string{"PERMANENT_DLQ_URL": "EventsDLQ", "PERMANENT_FIFO_DLQ_URL": "FifoEventsDLQ"} {
+		ifFn, ok := vars[variable].(map[string]any)["Fn::If"].([]any)
+		require.True(t, ok, "%s is a Fn::If", variable)
+		require.Len(t, ifFn, 3)
+		require.Equal(t, "", ifFn[2], "empty when the condition is false")
+		dlq, ok := samtemplate.LogicalID(ifFn[1])
+		require.True(t, ok)
+		require.Equal(t, want, dlq, variable)
+		cond := tmpl.Conditions[ifFn[0].(string)]
+		require.Equal(t, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "SendPermanentFailuresToDLQ"}, "true"}}, cond)
+	}
 	require.Equal(t, "false", param(t, tmpl, "SendPermanentFailuresToDLQ").Default)
 }
 

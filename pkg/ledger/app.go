@@ -36,6 +36,7 @@ type AppConfig struct {
 	Mode             Mode
 	LogLevel         slog.Level
 	PermanentDLQURL  string
+	PermanentFIFODLQ string
 	CacheSize        int
 	BreakAfter       int
 }
@@ -52,7 +53,8 @@ type AppConfig struct {
 //	COMPLETION_MODE         default tx | plain
 //	BREAK_AFTER             default 3 consecutive store failures fail the rest of the batch; 0 disables
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
-//	PERMANENT_DLQ_URL       optional: send permanent failures to this DLQ at once
+//	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
+//	PERMANENT_FIFO_DLQ_URL  optional: the same for the FIFO queue (its DLQ must be FIFO)
 //
 // Every error names the variable and what is wrong with it.
 func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
@@ -61,6 +63,7 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 		LedgerTable:      getenv("LEDGER_TABLE"),
 		KeyPrefix:        getenv("IDEMPOTENCY_KEY_PREFIX"),
 		PermanentDLQURL:  getenv("PERMANENT_DLQ_URL"),
+		PermanentFIFODLQ: getenv("PERMANENT_FIFO_DLQ_URL"),
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = KeyPrefixDefault
@@ -149,11 +152,11 @@ func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (*sqsbatch.Process
 		Logger:      logger,
 		Metrics:     out,
 	}
-	if cfg.PermanentDLQURL != "" {
+	if cfg.PermanentDLQURL != "" || cfg.PermanentFIFODLQ != "" {
 		if clients.DLQ == nil {
-			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL is set but no SQS client was given")
+			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL or PERMANENT_FIFO_DLQ_URL is set but no SQS client was given")
 		}
-		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL}
+		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
 	}
 	proc, err := sqsbatch.New(consumer.Handle, bcfg)
 	if err != nil {

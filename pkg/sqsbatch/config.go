@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"log/slog"
 	"time"
 )
@@ -148,8 +149,12 @@ func (c Config) validate() error {
 		return &ConfigError{"FIFOMode", fmt.Sprintf("unknown mode %d", c.FIFOMode)}
 	case c.DLQ != nil && c.DLQ.Client == nil:
 		return &ConfigError{"DLQ.Client", "required when DLQ is set"}
-	case c.DLQ != nil && c.DLQ.QueueURL == "":
-		return &ConfigError{"DLQ.QueueURL", "required when DLQ is set"}
+	case c.DLQ != nil && c.DLQ.QueueURL == "" && c.DLQ.FIFOQueueURL == "":
+		return &ConfigError{"DLQ.QueueURL", "required when DLQ is set (or DLQ.FIFOQueueURL for FIFO queues)"}
+	case c.DLQ != nil && c.DLQ.QueueURL != "" && strings.HasSuffix(c.DLQ.QueueURL, ".fifo"):
+		return &ConfigError{"DLQ.QueueURL", "is a FIFO queue: set it as DLQ.FIFOQueueURL (the DLQ of a FIFO queue must be FIFO)"}
+	case c.DLQ != nil && c.DLQ.FIFOQueueURL != "" && !strings.HasSuffix(c.DLQ.FIFOQueueURL, ".fifo"):
+		return &ConfigError{"DLQ.FIFOQueueURL", "is not a FIFO queue (its URL must end in .fifo)"}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sqsbatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -43,14 +44,25 @@ type Sender interface {
 // then reported failed (OutcomeDLQFailed) and the queue's own redrive policy
 // takes over, so nothing is lost.
 //
-// For a FIFO DLQ (a URL ending in ".fifo") the message keeps its
-// MessageGroupId and uses the original message ID as its deduplication ID.
+// A record goes to the DLQ of its own kind of queue: records of a FIFO queue
+// (see FIFO detection in Config) to FIFOQueueURL, keeping their
+// MessageGroupId and using the original message ID as deduplication ID;
+// other records to QueueURL. A record whose kind has no DLQ configured is
+// reported failed (OutcomeDLQFailed), so the queue's redrive policy takes
+// over: one consumer can serve a standard and a FIFO queue.
 type DLQ struct {
 	// Client sends the message. Required.
 	Client Sender
-	// QueueURL is the dead-letter queue's URL. Required.
+	// QueueURL is the dead-letter queue of standard-queue records. At least
+	// one of QueueURL and FIFOQueueURL is required.
 	QueueURL string
+	// FIFOQueueURL is the dead-letter queue (a FIFO queue) of FIFO records.
+	FIFOQueueURL string
 }
+
+// errNoDLQ is the cause of OutcomeDLQFailed for a record whose kind of queue
+// has no DLQ configured.
+var errNoDLQ = errors.New("no DLQ configured for this kind of queue")
 
 // send forwards msg to the DLQ with its error.
 func (d *DLQ) send(ctx context.Context, msg events.SQSMessage, cause error) error {
@@ -67,12 +79,20 @@ func (d *DLQ) send(ctx context.Context, msg events.SQSMessage, cause error) erro
 	if len(attrs) < maxMessageAttributes {
 		attrs[AttrSourceMessageID] = stringAttr(msg.MessageId)
 	}
+	fifo := isFIFORecord(&msg)
+	url := d.QueueURL
+	if fifo {
+		url = d.FIFOQueueURL
+	}
+	if url == "" {
+		return fmt.Errorf("send message %s to DLQ: %w", msg.MessageId, errNoDLQ)
+	}
 	in := &sqs.SendMessageInput{
-		QueueUrl:          aws.String(d.QueueURL),
+		QueueUrl:          aws.String(url),
 		MessageBody:       aws.String(msg.Body),
 		MessageAttributes: attrs,
 	}
-	if strings.HasSuffix(d.QueueURL, ".fifo") {
+	if fifo {
 		group := msg.Attributes[attrMessageGroupID]
 		if group == "" {
 			group = msg.MessageId

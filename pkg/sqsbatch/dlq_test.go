@@ -36,7 +36,7 @@ func TestPermanentToDLQ(t *testing.T) {
 			q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: tc.fifo})
 			sender := &recordingSender{err: tc.sendErr, next: client}
 			p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{
-				DLQ: &sqsbatch.DLQ{Client: sender, QueueURL: q.DLQURL},
+				DLQ: dlqFor(sender, q.DLQURL, tc.fifo),
 			})
 			ev := standard("ok-1", "perm-2")
 			if tc.fifo {
@@ -92,4 +92,28 @@ func waitSeconds(expectMessage bool) int32 {
 		return 10
 	}
 	return 0
+}
+
+// dlqFor configures url as the DLQ of its kind of queue.
+func dlqFor(sender sqsbatch.Sender, url string, fifo bool) *sqsbatch.DLQ {
+	if fifo {
+		return &sqsbatch.DLQ{Client: sender, FIFOQueueURL: url}
+	}
+	return &sqsbatch.DLQ{Client: sender, QueueURL: url}
+}
+
+// A record whose kind of queue has no DLQ is reported, not dropped: one
+// consumer may serve a standard and a FIFO queue with only one DLQ set.
+func TestDLQOfTheOtherKindIsReported(t *testing.T) {
+	t.Parallel()
+	sender := &recordingSender{}
+	p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{DLQ: &sqsbatch.DLQ{Client: sender, QueueURL: "https://sqs/dlq"}})
+	ev := standard("perm-1")
+	ev.Records[0].Attributes = map[string]string{"MessageGroupId": "g"}
+	report, err := p.Process(context.Background(), ev)
+	require.NoError(t, err)
+	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "perm-1"}}, report.Response.BatchItemFailures)
+	o, _ := report.Outcome("perm-1")
+	require.Equal(t, sqsbatch.OutcomeDLQFailed, o)
+	require.Empty(t, sender.inputs())
 }
