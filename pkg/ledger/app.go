@@ -50,7 +50,7 @@ type AppConfig struct {
 //	IDEMPOTENCY_CACHE_SIZE  default 1024 completed keys; 0 disables the cache
 //	KEY_SOURCE              default body-id | message-id | dedup-id | attribute:<name>
 //	CONCURRENCY             default 8 records (or FIFO groups) at once
-//	COMPLETION_MODE         default tx | plain
+//	COMPLETION_MODE         default tx | plain | batch
 //	BREAK_AFTER             default 3 consecutive store failures fail the rest of the batch; 0 disables
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
 //	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
@@ -128,9 +128,27 @@ type AppClients struct {
 
 // NewApp wires the consumer: the DynamoDB idempotency store, the guard, the
 // ledger consumer and the batch processor whose Handle is the Lambda
-// handler. Logs and metrics (Embedded Metric Format) go to out.
-func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (*sqsbatch.Processor, *Consumer, error) {
+// handler. Logs and metrics (Embedded Metric Format) go to out. In ModeBatch
+// the handler is a *BatchConsumer and the returned *Consumer is nil.
+func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (Handler, *Consumer, error) {
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	bcfg := sqsbatch.Config{
+		Concurrency: cfg.Concurrency,
+		BreakAfter:  cfg.BreakAfter,
+		IsOutage:    IsOutage,
+		Logger:      logger,
+		Metrics:     out,
+	}
+	if cfg.PermanentDLQURL != "" {
+		if clients.DLQ == nil {
+			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL is set but no SQS client was given")
+		}
+		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL}
+	}
+	if cfg.Mode == ModeBatch {
+		batch, err := newBatchApp(cfg, clients, logger, bcfg)
+		return batch, nil, err
+	}
 	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable)
 	if err != nil {
 		return nil, nil, err
@@ -144,19 +162,6 @@ func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (*sqsbatch.Process
 	})
 	if err != nil {
 		return nil, nil, err
-	}
-	bcfg := sqsbatch.Config{
-		Concurrency: cfg.Concurrency,
-		BreakAfter:  cfg.BreakAfter,
-		IsOutage:    IsOutage,
-		Logger:      logger,
-		Metrics:     out,
-	}
-	if cfg.PermanentDLQURL != "" || cfg.PermanentFIFODLQ != "" {
-		if clients.DLQ == nil {
-			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL or PERMANENT_FIFO_DLQ_URL is set but no SQS client was given")
-		}
-		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
 	}
 	proc, err := sqsbatch.New(consumer.Handle, bcfg)
 	if err != nil {

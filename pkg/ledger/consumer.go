@@ -28,6 +28,10 @@ const (
 	// ModePlain claims, writes the ledger, then completes: the general pattern
 	// for downstreams that are not DynamoDB.
 	ModePlain Mode = "plain"
+	// ModeBatch writes each event's completed idempotency record with its
+	// ledger writes, many events per transaction, without a separate claim
+	// (BatchConsumer).
+	ModeBatch Mode = "batch"
 )
 
 // ParseMode reads a mode as configured in the environment ("" is ModeTx).
@@ -35,10 +39,10 @@ func ParseMode(s string) (Mode, error) {
 	switch Mode(s) {
 	case "", ModeTx:
 		return ModeTx, nil
-	case ModePlain:
-		return ModePlain, nil
+	case ModePlain, ModeBatch:
+		return Mode(s), nil
 	}
-	return "", fmt.Errorf(`ledger: unknown completion mode %q: use "tx" or "plain"`, s)
+	return "", fmt.Errorf(`ledger: unknown completion mode %q: use "tx", "plain" or "batch"`, s)
 }
 
 // TransactWriter is the DynamoDB call the plain mode makes.
