@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"time"
 
@@ -153,7 +152,7 @@ func (b *BatchConsumer) commit(ctx context.Context, chunk []*batchMsg) {
 			rereads++ // a record vanished between the failed put and its read
 		case conflict && other == "" && conflicts+1 < b.cfg.ConflictAttempts:
 			conflicts++
-			if werr := sleepJittered(ctx, backoff); werr != nil {
+			if werr := dynamostore.SleepJittered(ctx, backoff); werr != nil {
 				fail(fmt.Errorf("batch transaction: %w (while backing off: %w)", err, werr))
 				return
 			}
@@ -191,17 +190,5 @@ func (b *BatchConsumer) judgeExisting(ctx context.Context, m *batchMsg, item map
 		m.outcome, m.cached = replayed, rec.Result
 	default:
 		m.outcome, m.err = failed, fmt.Errorf("claim %s: %w", m.key, err)
-	}
-}
-
-// sleepJittered waits between d/2 and d, or until ctx ends.
-func sleepJittered(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d/2 + rand.N(d/2+1))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

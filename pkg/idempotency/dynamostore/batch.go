@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"context"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,6 +61,10 @@ func CompletedPut(table string, in CompletedInput) *types.Put {
 func DecodeRecord(item map[string]types.AttributeValue) (idempotency.Record, error) {
 	return decodeRecord(item)
 }
+
+// SleepJittered waits between d/2 and d, or until ctx ends: the backoff
+// after a TransactionConflict.
+func SleepJittered(ctx context.Context, d time.Duration) error { return sleepJittered(ctx, d) }
 
 // KeyOf is the primary key of a stored key's record.
 func KeyOf(key string) map[string]types.AttributeValue { return keyOf(key) }
