@@ -1,0 +1,70 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/demo"
+)
+
+// TestRunEndToEnd runs the whole demo small: the init script against moto,
+// the real consumer bootstrap under two emulators, producer retries and
+// invalid bodies, and checks every invariant of the report against the
+// stores.
+func TestRunEndToEnd(t *testing.T) {
+	t.Parallel()
+	var progress, output bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := demo.Run(ctx, demo.Options{
+		SQS:               awstest.SQS(t),
+		DynamoDB:          awstest.DynamoDB(t),
+		Env:               os.Environ(),
+		Events:            40,
+		Accounts:          4,
+		RetryShare:        0.2,
+		Invalid:           3,
+		Workers:           2,
+		Seed:              5,
+		VisibilityTimeout: 2 * time.Second,
+		MaxReceiveCount:   2,
+		Progress:          &progress,
+		FunctionOutput:    &output,
+	})
+	require.NoError(t, err, "progress:\n%s\nfunction output:\n%s", progress.String(), output.String())
+
+	var text bytes.Buffer
+	_, err = rep.WriteTo(&text)
+	require.NoError(t, err)
+	t.Log("\n" + progress.String() + "\n" + text.String())
+	require.Empty(t, rep.Violations(), "function output:\n%s", output.String())
+	require.True(t, rep.Holds())
+
+	require.Equal(t, 40, rep.UniqueEvents)
+	require.Equal(t, 8, rep.Retries)
+	require.Equal(t, 3, rep.Invalid)
+	require.Equal(t, 51, rep.Sent)
+	require.Equal(t, 40, rep.LedgerEntries)
+	require.Equal(t, 40, rep.Outcomes.Executed)
+	require.GreaterOrEqual(t, rep.Outcomes.Replayed+rep.Outcomes.AlreadyApplied, 8)
+	require.Equal(t, 3, rep.DLQ)
+	require.Len(t, rep.Accounts, 4)
+	for _, a := range rep.Accounts {
+		require.Equal(t, a.Expected, a.Balance, a.Account)
+		require.Equal(t, a.Events, a.Entries, a.Account)
+	}
+	// Each invalid body was received MaxReceiveCount times and reported
+	// failed each time, as a permanent failure.
+	require.GreaterOrEqual(t, rep.Mapping.ReportedFailed, int64(3*2))
+	require.GreaterOrEqual(t, rep.Outcomes.Records["permanent"], 3*2)
+	require.Contains(t, text.String(), "exactly once: held")
+	require.Contains(t, progress.String(), "consuming until the queue is drained")
+	require.True(t, strings.Contains(output.String(), `"idempotency":"executed"`), "the function's log lines reach FunctionOutput")
+}

@@ -1,0 +1,143 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// InitScript is the script that creates sqsonce's resources, relative to the
+// module root.
+const InitScript = "localstack/init/ready.d/10-sqsonce.sh"
+
+// Resources are the queues and tables of one run, as the init script names
+// them after PREFIX.
+type Resources struct {
+	Prefix           string
+	QueueURL         string
+	DLQURL           string
+	FIFOQueueURL     string
+	FIFODLQURL       string
+	IdempotencyTable string
+	LedgerTable      string
+}
+
+func names(prefix string) (queues []string, tables []string) {
+	return []string{prefix + "-events", prefix + "-events-dlq", prefix + "-events.fifo", prefix + "-events-dlq.fifo"},
+		[]string{prefix + "-idempotency", prefix + "-ledger"}
+}
+
+// randomPrefix returns PrefixBase and a random suffix.
+func randomPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return PrefixBase + hex.EncodeToString(b[:])
+}
+
+// findRoot returns the nearest directory at or above the working directory
+// holding a go.mod.
+func findRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find the module root: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find the module root: no go.mod at or above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// withEnv returns env with each of set's KEY=value replacing any earlier
+// value of KEY.
+func withEnv(env []string, set ...string) []string {
+	drop := map[string]bool{}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		drop[k] = true
+	}
+	out := make([]string, 0, len(env)+len(set))
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, set...)
+}
+
+// createResources runs the init script with PREFIX and MAX_RECEIVE_COUNT,
+// reads the queue URLs, and lowers the queue's visibility timeout.
+func createResources(ctx context.Context, o Options) (Resources, error) {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(o.Root, InitScript))
+	cmd.Dir = o.Root
+	cmd.Env = withEnv(o.Env, "PREFIX="+o.Prefix, "MAX_RECEIVE_COUNT="+strconv.Itoa(o.MaxReceiveCount))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return Resources{}, fmt.Errorf("run %s with PREFIX=%s: %w\n%s", InitScript, o.Prefix, err, out.String())
+	}
+	queues, tables := names(o.Prefix)
+	r := Resources{Prefix: o.Prefix, IdempotencyTable: tables[0], LedgerTable: tables[1]}
+	for i, dst := range []*string{&r.QueueURL, &r.DLQURL, &r.FIFOQueueURL, &r.FIFODLQURL} {
+		got, err := o.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queues[i])})
+		if err != nil {
+			return r, fmt.Errorf("queue %s after %s: %w", queues[i], InitScript, err)
+		}
+		*dst = aws.ToString(got.QueueUrl)
+	}
+	secs := strconv.Itoa(int(o.VisibilityTimeout.Seconds()))
+	if _, err := o.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
+		QueueUrl:   aws.String(r.QueueURL),
+		Attributes: map[string]string{string(types.QueueAttributeNameVisibilityTimeout): secs},
+	}); err != nil {
+		return r, fmt.Errorf("set the visibility timeout of %s to %ss: %w", r.QueueURL, secs, err)
+	}
+	return r, nil
+}
+
+// deleteResources deletes the queues and tables named after prefix, those
+// that exist, and returns the errors of the others joined.
+func deleteResources(ctx context.Context, o Options, prefix string) error {
+	queues, tables := names(prefix)
+	var errs []error
+	for _, q := range queues {
+		got, err := o.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(q)})
+		var missing *types.QueueDoesNotExist
+		if errors.As(err, &missing) {
+			continue
+		}
+		if err == nil {
+			_, err = o.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: got.QueueUrl})
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete queue %s: %w", q, err))
+		}
+	}
+	for _, tbl := range tables {
+		_, err := o.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(tbl)})
+		var missing *dbtypes.ResourceNotFoundException
+		if err != nil && !errors.As(err, &missing) {
+			errs = append(errs, fmt.Errorf("delete table %s: %w", tbl, err))
+		}
+	}
+	return errors.Join(errs...)
+}
