@@ -1,0 +1,219 @@
+package reliability_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/esm"
+	"github.com/sqsonce/sqsonce/internal/faultproxy"
+	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/ledger"
+)
+
+// dynamoProxy starts a fault proxy in front of the local DynamoDB endpoint.
+func dynamoProxy(t *testing.T) *faultproxy.Proxy {
+	t.Helper()
+	endpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	if endpoint == "" {
+		endpoint = os.Getenv("AWS_ENDPOINT_URL")
+	}
+	u, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	require.NotEmpty(t, u.Host, "the outage test needs a DynamoDB endpoint to put a proxy in front of: run it under scripts/with-local-aws.sh")
+	p, err := faultproxy.Start(u.Host)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// claimedOnly checks, on a consistent view read straight from DynamoDB (not
+// through the proxy), that every ledger entry has a COMPLETED idempotency
+// record and every balance counts each entry once. The ledger is read first:
+// a record once COMPLETED stays so, so an entry seen before its record is
+// read must find it completed. It returns the number of entries.
+func claimedOnly(ctx context.Context, tb tables) (int, error) {
+	accounts, err := ledger.Snapshot(ctx, tb.db, tb.ledger)
+	if err != nil {
+		return 0, err
+	}
+	status := map[string]string{}
+	var start map[string]types.AttributeValue
+	for {
+		out, err := tb.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(tb.idem), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start})
+		if err != nil {
+			return 0, fmt.Errorf("scan %s: %w", tb.idem, err)
+		}
+		for _, item := range out.Items {
+			status[attrString(item, dynamostore.AttrKey)] = attrString(item, dynamostore.AttrStatus)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	entries := 0
+	for name, a := range accounts {
+		if a.Balance != a.Sum || a.Counted != int64(len(a.Entries)) {
+			return 0, fmt.Errorf("account %s: balance %d over %d entries, but the entries sum to %d over %d", name, a.Balance, a.Counted, a.Sum, len(a.Entries))
+		}
+		for _, id := range a.Entries {
+			if s := status[idempotency.StoredKey(keyPrefix, id)]; s != string(idempotency.StatusCompleted) {
+				return 0, fmt.Errorf("entry %s is in the ledger but its idempotency record is %q", id, s)
+			}
+		}
+		entries += len(a.Entries)
+	}
+	return entries, nil
+}
+
+// TestIdempotencyStoreOutage runs two real consumers whose DynamoDB endpoint
+// is a fault proxy. Once a quarter of the events are applied the proxy cuts
+// every connection for several seconds, then adds latency, then stalls and
+// closes connections (timeouts), then recovers. Throughout, a monitor reading
+// DynamoDB directly checks that no ledger entry exists without a COMPLETED
+// claim and none is counted twice. Store failures trip the breaker, so
+// invocations end quickly; nothing panics; after recovery every event is
+// applied exactly once and nothing reaches the DLQ.
+func TestIdempotencyStoreOutage(t *testing.T) {
+	t.Parallel()
+	n := sized(150, 1500)
+	cut := time.Duration(sized(4, 10)) * time.Second
+	slow := time.Duration(sized(2, 6)) * time.Second
+	const functionTimeout = 10 * time.Second
+	bootstrapPath := consumerBootstrap(t)
+	tb := newTables(t)
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: 2, MaxReceiveCount: 200})
+	proxy := dynamoProxy(t)
+
+	valid := makeEvents("outage", n, 10)
+	bodies := make([]string, len(valid))
+	for i, e := range valid {
+		bodies[i] = e.body()
+	}
+	send(t, client, q.URL, bodies)
+
+	// Two attempts, so a request to a dead endpoint fails in bounded time.
+	env := consumerEnv(tb, q.DLQURL, "AWS_ENDPOINT_URL_DYNAMODB="+proxy.URL(),
+		"AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard", "BREAK_AFTER=3")
+	pool := []*worker{
+		startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimeout}),
+		startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimeout}),
+	}
+	m, err := esm.New(esm.Config{QueueURL: q.URL, Client: client, Invokers: []esm.Invoker{pool[0], pool[1]}, WaitTimeSeconds: 1})
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sized(4, 30))*time.Minute)
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- m.RunUntilDrained(ctx, 2*time.Second) }()
+
+	// The monitor checks the invariant continuously until the end.
+	monitorCtx, stopMonitor := context.WithCancel(ctx)
+	var monitor sync.WaitGroup
+	var violation error
+	checks := 0
+	monitor.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-monitorCtx.Done():
+				return
+			case <-tick.C:
+			}
+			if _, err := claimedOnly(monitorCtx, tb); err != nil {
+				if monitorCtx.Err() == nil {
+					violation = err
+				}
+				return
+			}
+			checks++
+		}
+	})
+
+	// Wait (on the real consumers, with a deadline) until a quarter is applied.
+	tick := time.NewTicker(100 * time.Millisecond)
+	for applied := 0; applied < n/4; {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("only %d of %d events applied before the outage was due", applied, n)
+		case <-tick.C:
+		}
+		applied, err = claimedOnly(ctx, tb)
+		require.NoError(t, err)
+	}
+	tick.Stop()
+
+	// The faults last for set times: that is the outage being simulated.
+	hold := func(d time.Duration) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+	proxy.Cut()
+	atCut, err := claimedOnly(ctx, tb)
+	require.NoError(t, err)
+	hold(cut)
+	duringCut, err := claimedOnly(ctx, tb)
+	require.NoError(t, err)
+	proxy.Restore()
+	proxy.SetLatency(150 * time.Millisecond)
+	hold(slow)
+	proxy.SetLatency(0)
+	proxy.SetTimeout(500 * time.Millisecond)
+	hold(slow)
+	proxy.Restore()
+
+	require.NoError(t, <-drained)
+	stopMonitor()
+	monitor.Wait()
+	require.NoError(t, violation)
+	require.Positive(t, checks)
+	requireExactlyOnce(t, tb, valid)
+	require.Empty(t, drainQueue(t, client, q.DLQURL), "no valid event may end in the DLQ")
+
+	var out strings.Builder
+	var durations []time.Duration
+	for _, w := range pool {
+		_, d := w.stats()
+		durations = append(durations, d...)
+		out.WriteString(w.out.String())
+	}
+	lines := logLines(out.String())
+	outcomes, classes, msgs := tally(lines, "outcome"), tally(lines, "error_class"), tally(lines, "msg")
+	require.Positive(t, outcomes["breaker"], "the breaker failed records without running them")
+	require.Positive(t, classes["store-failed"])
+	require.Zero(t, outcomes["panicked"])
+	require.NotContains(t, out.String(), "Task timed out")
+	require.NotContains(t, out.String(), "Runtime.ExitError")
+	require.NotContains(t, out.String(), "goroutine ")
+	worst := percentile(durations, 100)
+	require.Less(t, worst, functionTimeout/2, "store failures fail fast instead of burning the function timeout")
+
+	st := m.Stats()
+	ps := proxy.Stats()
+	figures := fmt.Sprintf("outage: events=%d cut=%s latency=150ms for %s stall(500ms) for %s applied-before-cut=%d applied-during-cut=%d (in flight at the cut) "+
+		"deliveries=%d batches=%d store-failed=%d breaker=%d lease-lost=%d in-progress=%d applied=%d (logged %d) replayed=%d "+
+		"invocation p50=%s p99=%s max=%s (timeout %s) proxy reset=%d stalled=%d dropped=%d invariant checks=%d",
+		n, cut, slow, slow, atCut, duringCut-atCut, st.Received, st.Batches, classes["store-failed"], outcomes["breaker"],
+		classes["lease-lost"], classes["in-progress"], n, msgs["ledger: event applied"], msgs["ledger: duplicate suppressed"],
+		percentile(durations, 50), percentile(durations, 99), worst, functionTimeout, ps.Reset, ps.Stalled, ps.Dropped, checks)
+	t.Log(figures)
+	fmt.Println("FIGURES", figures)
+}
