@@ -192,8 +192,8 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 	result := make(chan invokeResult, 1)
 	go func() {
-		defer e.invoking.Store(false)
 		out, err := e.post(payload)
+		e.invoking.Store(false) // before the result, so the caller's next Invoke finds the emulator free
 		result <- invokeResult{out, err}
 	}()
 	select {
