@@ -159,14 +159,17 @@ func TestConcurrentInvocationIsBusy(t *testing.T) {
 	require.NoError(t, <-first)
 }
 
-func TestKillLeavesNoProcessBehind(t *testing.T) {
+func TestKillAndStopLeaveNoProcessBehind(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name     string
+		stop     func(*rie.Emulator) error
 		inFlight bool
 	}{
-		{name: "idle"},
-		{name: "during an invocation", inFlight: true},
+		{name: "kill idle", stop: (*rie.Emulator).Kill},
+		{name: "kill during an invocation", stop: (*rie.Emulator).Kill, inFlight: true},
+		{name: "stop idle", stop: (*rie.Emulator).Stop},
+		{name: "stop during an invocation", stop: (*rie.Emulator).Stop, inFlight: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,18 +189,18 @@ func TestKillLeavesNoProcessBehind(t *testing.T) {
 					10*time.Second, 10*time.Millisecond)
 			}
 
-			require.NoError(t, em.Kill())
+			require.NoError(t, tc.stop(em))
 			select {
 			case <-em.Done():
 			default:
-				t.Fatal("Kill returned before the emulator was reaped")
+				t.Fatal("returned before the emulator was reaped")
 			}
 			require.True(t, gone(em.Pid()), "emulator %d survived", em.Pid())
 			require.Eventually(t, func() bool { return gone(bootstrapPid) }, 5*time.Second, 10*time.Millisecond,
 				"bootstrap %d survived", bootstrapPid)
 			if tc.inFlight {
 				err := <-invoked
-				require.Error(t, err)
+				require.ErrorIs(t, err, rie.ErrStopped)
 				var fe *rie.FunctionError
 				require.NotErrorAs(t, err, &fe, "a killed environment is not a function error")
 			}
