@@ -14,7 +14,8 @@ type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
-	drawn bool // a bar is on the current line
+	drawn bool   // a bar is on the current line
+	last  string // the bar last drawn
 }
 
 func (p *progress) stage(format string, args ...any) {
@@ -36,8 +37,12 @@ func (p *progress) bar(done, total int, note string) {
 	if total > 0 {
 		filled = done * width / total
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %-50s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total, note)
-	p.drawn = true
+	line := fmt.Sprintf("[%s%s] %d/%d %-50s", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total, note)
+	if p.drawn && line == p.last {
+		return
+	}
+	fmt.Fprint(p.w, "\r"+line)
+	p.drawn, p.last = true, line
 }
 
 // endBar ends the bar's line, if one is drawn. Callers hold mu.
