@@ -37,7 +37,8 @@ type Event struct {
 // ErrInvalidEvent is matched (errors.Is) by every error Decode returns.
 var ErrInvalidEvent = errors.New("ledger: invalid event")
 
-// ValidationError says which field of an event is wrong and why.
+// ValidationError says which field of an event is wrong and why. It never
+// quotes the field's value: errors are logged and bodies may carry secrets.
 type ValidationError struct {
 	Field   string // JSON field name, or "body"
 	Problem string
@@ -103,14 +104,14 @@ func Decode(body []byte) (Event, error) {
 	case w.Currency == nil:
 		return Event{}, invalid("currency", "missing")
 	case !currencyPattern.MatchString(*w.Currency):
-		return Event{}, invalid("currency", "%q is not three capital letters (ISO 4217, e.g. EUR)", *w.Currency)
+		return Event{}, invalid("currency", "not three capital letters (ISO 4217, e.g. EUR)")
 	}
 	ev.Currency = *w.Currency
 	if w.OccurredAt == nil {
 		return Event{}, invalid("occurred_at", "missing")
 	}
 	if ev.OccurredAt, err = time.Parse(time.RFC3339Nano, *w.OccurredAt); err != nil {
-		return Event{}, invalid("occurred_at", "%q is not an RFC 3339 time", *w.OccurredAt)
+		return Event{}, invalid("occurred_at", "not an RFC 3339 time")
 	}
 	return ev, nil
 }
@@ -137,13 +138,13 @@ func amount(raw json.RawMessage) (int64, error) {
 	case len(raw) == 0 || s == "null":
 		return 0, invalid("amount", "missing")
 	case s[0] == '"':
-		return 0, invalid("amount", "%s is a string; send an integer number of minor units", s)
+		return 0, invalid("amount", "a string; send an integer number of minor units")
 	case !integerPattern.MatchString(s):
-		return 0, invalid("amount", "%s is not an integer number of minor units", s)
+		return 0, invalid("amount", "not an integer number of minor units")
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, invalid("amount", "%s does not fit in 64 bits", s)
+		return 0, invalid("amount", "does not fit in 64 bits")
 	}
 	if n == 0 {
 		return 0, invalid("amount", "zero moves nothing")
