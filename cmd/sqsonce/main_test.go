@@ -162,3 +162,31 @@ func TestSendFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessages"], "a file with an invalid line sends nothing")
 }
+
+// TestRedrive moves every DLQ message back to the source queue once, on
+// moto through the receive/send/delete loop.
+func TestRedrive(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
+	for i := range 4 {
+		_, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.DLQURL), MessageBody: aws.String(fmt.Sprintf("m-%d", i))})
+		require.NoError(t, err)
+	}
+
+	code, out, errOut := runCLI(t, "", "redrive", "--dlq-url", q.DLQURL, "--queue-url", q.URL)
+	require.Equal(t, exitOK, code, errOut)
+	require.Contains(t, out, "moved 4 messages")
+	require.Contains(t, errOut, "redrive: moved 4, failed 0")
+
+	count := func(url string) string {
+		attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
+		})
+		require.NoError(t, err)
+		return attrs.Attributes["ApproximateNumberOfMessages"]
+	}
+	require.Equal(t, "4", count(q.URL))
+	require.Equal(t, "0", count(q.DLQURL))
+}
