@@ -160,8 +160,9 @@ func strPtr(s string) *string { return &s }
 // TestTenThousandRecordBatch sends one batch of 10,000 records (Lambda's
 // maximum for a standard queue): 100 events, each a hundred times under
 // distinct message ids. The bounded pool works through it; every record
-// either succeeds (applied once, then replayed) or is reported failed
-// in-progress while a copy holds the claim; each event is applied once.
+// either succeeds (applied once, then replayed) or is reported failed for a
+// retry (in-progress while a copy holds the claim); each event is applied
+// once.
 func TestTenThousandRecordBatch(t *testing.T) {
 	t.Parallel()
 	a := newApp(t)
@@ -181,10 +182,12 @@ func TestTenThousandRecordBatch(t *testing.T) {
 	require.Equal(t, c.Failed, len(report.Response.BatchItemFailures))
 	classes := recordClasses(a.logs.String())
 	require.Len(t, classes, unique*copies, "one log line per record")
+	// A copy meets its twin's claim (in-progress); under a loaded moto a
+	// transaction on a hot balance can also fail retryably (store-failed).
 	for _, f := range report.Response.BatchItemFailures {
-		require.Equal(t, ledger.ClassInProgress, classes[f.ItemIdentifier])
+		require.Contains(t, []string{ledger.ClassInProgress, ledger.ClassStoreFailed}, classes[f.ItemIdentifier])
 	}
 	require.Equal(t, 0, bytes.Count([]byte(a.logs.String()), []byte(`"outcome":"panicked"`)))
 	requireExactlyOnce(t, a.tables, evs)
-	t.Logf("10,000-record batch: succeeded=%d failed(in-progress)=%d", c.Succeeded, c.Failed)
+	t.Logf("10,000-record batch: succeeded=%d reported-failed=%d %v", c.Succeeded, c.Failed, tally(logLines(a.logs.String()), "error_class"))
 }

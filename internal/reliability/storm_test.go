@@ -51,7 +51,7 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	bootstrapPath := consumerBootstrap(t)
 	tb := newTables(t)
 	client := awstest.SQS(t)
-	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: 3, MaxReceiveCount: 30})
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: 2, MaxReceiveCount: 30})
 
 	valid := makeEvents("storm", n, 25)
 	poison := malformedBodies(max(n/50, 4))
@@ -63,13 +63,13 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	rand.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
 	send(t, client, q.URL, bodies)
 
-	// A function timeout of 5s makes a killed worker's lease at most 10s
+	// A function timeout of 3s makes a killed worker's lease at most 8s
 	// (remaining time plus the 5s margin).
 	env := consumerEnv(tb, q.DLQURL, "AWS_MAX_ATTEMPTS=3", "AWS_RETRY_MODE=standard")
 	pool := make([]*worker, workers)
 	invokers := make([]esm.Invoker, workers)
 	for i := range pool {
-		pool[i] = startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: 5 * time.Second})
+		pool[i] = startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: 3 * time.Second})
 		invokers[i] = pool[i]
 	}
 	m, err := esm.New(esm.Config{QueueURL: q.URL, Client: client, Invokers: invokers, WaitTimeSeconds: 1})
@@ -80,8 +80,9 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	chaosCtx, stopChaos := context.WithCancel(ctx)
 	var chaos sync.WaitGroup
 	var chaosErr error
+	maxKills := sized(12, 150) // then the tail drains without new stalls
 	chaos.Go(func() {
-		for {
+		for range maxKills {
 			// The chaos schedule: a kill every 1-3s, at a random moment of
 			// whatever the workers are doing.
 			timer := time.NewTimer(time.Second + rand.N(2*time.Second))
