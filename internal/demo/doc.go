@@ -18,7 +18,7 @@
 // not against the function's claims alone (the ledger table is scanned, the
 // DLQ counted). What it does not: the figures are from one run against a
 // local emulation (moto serves one request at a time), so timings say nothing
-// about throughput on AWS; and the init script fixes the queue's visibility
-// timeout at the template's 185 s, so Run lowers it afterwards with
-// SetQueueAttributes for retried records to come back quickly.
+// about throughput on AWS; and the queues' visibility timeout is lowered from
+// the template's 185 s (through the init script's VISIBILITY_TIMEOUT) so
+// retried records come back quickly.
 package demo

@@ -84,12 +84,13 @@ func withEnv(env []string, set ...string) []string {
 	return append(out, set...)
 }
 
-// createResources runs the init script with PREFIX and MAX_RECEIVE_COUNT,
-// reads the queue URLs, and lowers the queue's visibility timeout.
+// createResources runs the init script with PREFIX, MAX_RECEIVE_COUNT and
+// VISIBILITY_TIMEOUT, and reads the queue URLs.
 func createResources(ctx context.Context, o Options) (Resources, error) {
 	cmd := exec.CommandContext(ctx, "bash", filepath.Join(o.Root, InitScript))
 	cmd.Dir = o.Root
-	cmd.Env = withEnv(o.Env, "PREFIX="+o.Prefix, "MAX_RECEIVE_COUNT="+strconv.Itoa(o.MaxReceiveCount))
+	cmd.Env = withEnv(o.Env, "PREFIX="+o.Prefix, "MAX_RECEIVE_COUNT="+strconv.Itoa(o.MaxReceiveCount),
+		"VISIBILITY_TIMEOUT="+strconv.Itoa(int(o.VisibilityTimeout.Seconds())))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -103,13 +104,6 @@ func createResources(ctx context.Context, o Options) (Resources, error) {
 			return r, fmt.Errorf("queue %s after %s: %w", queues[i], InitScript, err)
 		}
 		*dst = aws.ToString(got.QueueUrl)
-	}
-	secs := strconv.Itoa(int(o.VisibilityTimeout.Seconds()))
-	if _, err := o.SQS.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{
-		QueueUrl:   aws.String(r.QueueURL),
-		Attributes: map[string]string{string(types.QueueAttributeNameVisibilityTimeout): secs},
-	}); err != nil {
-		return r, fmt.Errorf("set the visibility timeout of %s to %ss: %w", r.QueueURL, secs, err)
 	}
 	return r, nil
 }

@@ -11,6 +11,8 @@
 # Environment:
 #   PREFIX                      resource name prefix (template parameter Prefix), default sqsonce
 #   MAX_RECEIVE_COUNT           redrive after this many receives, default 5 (template: MaxReceiveCount)
+#   VISIBILITY_TIMEOUT          of the main queues in seconds, default 185 (the template's); the demo
+#                               lowers it so retried records come back quickly
 #   AWS_ENDPOINT_URL_SQS        SQS endpoint, else AWS_ENDPOINT_URL, else http://localhost:4566
 #   AWS_ENDPOINT_URL_DYNAMODB   DynamoDB endpoint, else AWS_ENDPOINT_URL, else http://localhost:4566
 # The endpoints are passed as --endpoint-url: AWS CLI v1 does not read the
@@ -22,7 +24,7 @@ set -euo pipefail
 
 PREFIX="${PREFIX:-sqsonce}"
 MAX_RECEIVE_COUNT="${MAX_RECEIVE_COUNT:-5}"
-VISIBILITY_TIMEOUT=185     # 6 x function Timeout (30) + max batching window (5)
+VISIBILITY_TIMEOUT="${VISIBILITY_TIMEOUT:-185}"  # 6 x function Timeout (30) + max batching window (5)
 QUEUE_RETENTION=345600     # 4 days
 DLQ_RETENTION=1209600      # 14 days
 
