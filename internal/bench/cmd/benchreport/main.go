@@ -93,7 +93,12 @@ func table(rs []result, prefix string, absolute bool) string {
 		base := by[k]["baseline"].metrics["msgs/s"]
 		var reqs []string
 		for _, c := range consumers {
-			v := by[k][c].metrics["msgs/s"]
+			v, ok := by[k][c].metrics["msgs/s"]
+			if !ok {
+				b.WriteString(" failed |")
+				reqs = append(reqs, "-")
+				continue
+			}
 			if absolute {
 				fmt.Fprintf(&b, " %.0f |", v)
 			}
