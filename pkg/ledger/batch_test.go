@@ -208,7 +208,7 @@ func TestBatchSharesRecordsWithTxMode(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, idempotency.StatusCompleted, rec.Status)
 	require.NotEmpty(t, rec.PayloadHash)
-	require.JSONEq(t, `{"account":"acc-1","applied":5}`, string(rec.Result))
+	require.JSONEq(t, `{"applied":5}`, string(rec.Result))
 	require.WithinDuration(t, time.Now().Add(idempotency.TTLDefault), rec.ExpiresAt, time.Minute)
 	requireLedger(t, st.stack, map[string]want{"acc-1": {15, []string{"evt-1", "evt-2"}}})
 }
