@@ -95,7 +95,7 @@ func TestInspect(t *testing.T) {
 	require.Regexp(t, `status\s+COMPLETED`, out)
 	require.Contains(t, out, idempotency.StoredKey("inspect-test", "evt-42"))
 	require.Regexp(t, `result\s+\{"account":"acc-1","applied":250\}`, out)
-	require.Regexp(t, `expires at\s+\S+ \(in 59m`, out, "the default TTL is an hour")
+	require.Regexp(t, `expires at\s+\S+ \(in (59m[0-9]+s|1h0m0s)\)`, out, "the default TTL is an hour (stored in whole seconds)")
 	require.Regexp(t, `live\s+yes`, out)
 
 	code, out, _ = runCLI(t, "", "inspect", "--stored", "--table", table, idempotency.StoredKey("inspect-test", "evt-42"))
