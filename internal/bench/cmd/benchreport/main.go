@@ -16,6 +16,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // result is one benchmark line: its name and metrics by unit.
@@ -124,18 +128,19 @@ func cpu(rs []result) string {
 }
 
 // chart draws msgs/s (log scale) against concurrency 1, 8, 32 for one batch
-// size: one line per consumer, in the colours the document names.
+// size: one line per consumer, with axes, tick labels and a legend.
 func chart(rs []result, batch, path string) error {
 	_, by := throughput(rs, "BenchmarkThroughputModel")
 	colors := map[string]color.RGBA{
 		"baseline": {0, 0, 0, 255}, "plain": {220, 50, 47, 255}, "tx": {38, 139, 210, 255}, "batch": {133, 153, 0, 255},
 	}
-	const w, h, pad = 640, 400, 40
+	const w, h = 760, 440
+	const left, right, top, bottom = 70, 170, 50, 60
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
 		img.Pix[i] = 255
 	}
-	grey := color.RGBA{200, 200, 200, 255}
+	black, grey := color.RGBA{0, 0, 0, 255}, color.RGBA{210, 210, 210, 255}
 	lo, hi := 1.0, 10.0
 	for _, m := range by {
 		for _, r := range m {
@@ -143,17 +148,32 @@ func chart(rs []result, batch, path string) error {
 		}
 	}
 	hi = math.Pow(10, math.Ceil(math.Log10(hi)))
+	lo = math.Max(lo, hi/1e5)
 	y := func(v float64) int {
-		return h - pad - int(float64(h-2*pad)*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo)))
+		return h - bottom - int(float64(h-top-bottom)*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo)))
 	}
-	for d := lo; d <= hi; d *= 10 { // a grid line per decade
-		line(img, pad, y(d), w-pad, y(d), grey)
+	for d := lo; d <= hi; d *= 10 { // a grid line and a label per decade
+		line(img, left, y(d), w-right, y(d), grey)
+		label := decade(d)
+		text(img, left-8-7*len(label), y(d)+4, label, black)
 	}
-	line(img, pad, h-pad, w-pad, h-pad, color.RGBA{0, 0, 0, 255})
-	line(img, pad, pad, pad, h-pad, color.RGBA{0, 0, 0, 255})
+	line(img, left, h-bottom, w-right, h-bottom, black)
+	line(img, left, top, left, h-bottom, black)
 	concs := []string{"1", "8", "32"}
-	x := func(i int) int { return pad + 20 + i*(w-2*pad-40)/(len(concs)-1) }
-	for _, c := range consumers {
+	x := func(i int) int { return left + 30 + i*(w-left-right-60)/(len(concs)-1) }
+	for i, c := range concs {
+		line(img, x(i), h-bottom, x(i), h-bottom+5, black)
+		text(img, x(i)-3*len(c), h-bottom+20, c, black)
+	}
+	text(img, left+(w-left-right)/2-80, h-bottom+42, "concurrent invocations", black)
+	text(img, 8, top-12, "messages/s (log scale)", black)
+	text(img, left, 20, "Throughput, batches of "+batch+", modelled store (10 ms per DynamoDB call)", black)
+	for k, c := range consumers {
+		ly := top + 20 + 22*k
+		for t := -1; t <= 1; t++ {
+			line(img, w-right+20, ly+t, w-right+50, ly+t, colors[c])
+		}
+		text(img, w-right+58, ly+4, c, black)
 		for i := 0; i+1 < len(concs); i++ {
 			a := by["batch="+batch+"/conc="+concs[i]][c].metrics["msgs/s"]
 			z := by["batch="+batch+"/conc="+concs[i+1]][c].metrics["msgs/s"]
@@ -170,6 +190,23 @@ func chart(rs []result, batch, path string) error {
 	}
 	defer f.Close()
 	return png.Encode(f, img)
+}
+
+// decade labels a power of ten: 1, 10, 100, 1k, 10k, 100k, 1M.
+func decade(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', 0, 64) + "M"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// text draws s with its baseline at (x, y) in a 7x13 bitmap font.
+func text(img *image.RGBA, x, y int, s string, c color.RGBA) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	d.DrawString(s)
 }
 
 func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
