@@ -108,8 +108,11 @@ func TestIdempotencyStoreOutage(t *testing.T) {
 	send(t, client, q.URL, bodies)
 
 	// Two attempts, so a request to a dead endpoint fails in bounded time.
+	// Two records at a time, so a batch met by the cut has unstarted records
+	// left when the third consecutive store failure opens the breaker (with
+	// all ten running at once there would be none for it to fail).
 	env := consumerEnv(tb, q.DLQURL, "AWS_ENDPOINT_URL_DYNAMODB="+proxy.URL(),
-		"AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard", "BREAK_AFTER=3")
+		"AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard", "BREAK_AFTER=3", "CONCURRENCY=2")
 	pool := []*worker{
 		startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimeout}),
 		startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimeout}),

@@ -88,16 +88,7 @@ type attempt func(ctx context.Context) ([]byte, completion, error)
 // releases it if the work fails or panics.
 func (g *Guard) run(ctx context.Context, key string, payload []byte, work attempt) (Result, error) {
 	now := g.cfg.Clock()
-	in := ClaimInput{
-		Key:        StoredKey(g.cfg.KeyPrefix, key),
-		Token:      rand.Text(),
-		Now:        now,
-		LeaseUntil: now.Add(g.leaseFor(ctx)),
-		ExpiresAt:  now.Add(g.cfg.TTL),
-	}
-	if !g.cfg.SkipPayloadValidation {
-		in.PayloadHash = PayloadHash(payload)
-	}
+	in := g.claimInput(key, payload, now, g.leaseFor(ctx))
 	if rec, ok := g.cache.get(in.Key, now); ok {
 		if err := JudgeConflict(rec, in); !errors.Is(err, ErrAlreadyCompleted) {
 			return Result{}, fmt.Errorf("claim %s: %w", in.Key, err)
@@ -105,7 +96,13 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result, FromCache: true}, nil
 	}
 
-	rec, err := g.store.Claim(ctx, in)
+	var rec Record
+	var err error
+	if ahead, ok := g.claimed(ctx, in); ok {
+		in, rec, err = ahead.in, ahead.rec, ahead.err
+	} else {
+		rec, err = g.store.Claim(ctx, in)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrAlreadyCompleted):
@@ -153,6 +150,21 @@ func (g *Guard) release(ctx context.Context, in ClaimInput) error {
 	fctx, cancel := g.finishContext(ctx)
 	defer cancel()
 	return g.store.Release(fctx, in.Key, in.Token)
+}
+
+// claimInput is the claim of key for payload at now.
+func (g *Guard) claimInput(key string, payload []byte, now time.Time, lease time.Duration) ClaimInput {
+	in := ClaimInput{
+		Key:        StoredKey(g.cfg.KeyPrefix, key),
+		Token:      rand.Text(),
+		Now:        now,
+		LeaseUntil: now.Add(lease),
+		ExpiresAt:  now.Add(g.cfg.TTL),
+	}
+	if !g.cfg.SkipPayloadValidation {
+		in.PayloadHash = PayloadHash(payload)
+	}
+	return in
 }
 
 // leaseFor is the lease of a claim made under ctx.

@@ -39,6 +39,7 @@ type AppConfig struct {
 	PermanentFIFODLQ string
 	CacheSize        int
 	BreakAfter       int
+	ClaimAhead       bool
 }
 
 // LoadAppConfig reads the configuration through getenv (os.Getenv in main):
@@ -52,6 +53,7 @@ type AppConfig struct {
 //	CONCURRENCY             default 8 records (or FIFO groups) at once
 //	COMPLETION_MODE         default tx | plain | batch
 //	BREAK_AFTER             default 3 consecutive store failures fail the rest of the batch; 0 disables
+//	CLAIM_AHEAD             default true: tx and plain modes claim a batch's keys in one request
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
 //	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
 //	PERMANENT_FIFO_DLQ_URL  optional: the same for the FIFO queue (its DLQ must be FIFO)
@@ -100,6 +102,14 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 	cfg.CacheSize = intVar("IDEMPOTENCY_CACHE_SIZE", CacheSizeDefault, 0)
 	cfg.Concurrency = intVar("CONCURRENCY", sqsbatch.ConcurrencyDefault, 1)
 	cfg.BreakAfter = intVar("BREAK_AFTER", BreakAfterDefault, 0)
+	cfg.ClaimAhead = true
+	if v := getenv("CLAIM_AHEAD"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("CLAIM_AHEAD", "%q is not true or false", v)
+		}
+		cfg.ClaimAhead = b
+	}
 	var err error
 	if cfg.Keys, err = sqskey.Parse(getenv("KEY_SOURCE")); err != nil {
 		bad("KEY_SOURCE", "%v", err)
@@ -139,11 +149,11 @@ func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (Handler, *Consume
 		Logger:      logger,
 		Metrics:     out,
 	}
-	if cfg.PermanentDLQURL != "" {
+	if cfg.PermanentDLQURL != "" || cfg.PermanentFIFODLQ != "" {
 		if clients.DLQ == nil {
-			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL is set but no SQS client was given")
+			return nil, nil, errors.New("ledger: PERMANENT_DLQ_URL or PERMANENT_FIFO_DLQ_URL is set but no SQS client was given")
 		}
-		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL}
+		bcfg.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
 	}
 	if cfg.Mode == ModeBatch {
 		batch, err := newBatchApp(cfg, clients, logger, bcfg)
@@ -166,6 +176,9 @@ func NewApp(cfg AppConfig, clients AppClients, out io.Writer) (Handler, *Consume
 	proc, err := sqsbatch.New(consumer.Handle, bcfg)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.ClaimAhead {
+		return consumer.ClaimAhead(proc), consumer, nil
 	}
 	return proc, consumer, nil
 }

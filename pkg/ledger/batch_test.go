@@ -74,7 +74,7 @@ func TestBatchFixturesMatchTxMode(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.files, tc.keys), func(t *testing.T) {
 			t.Parallel()
-			tx := newStack(t, ledger.ModeTx, tc.keys, 1)
+			tx := newStack(t, ledger.ModeTx, tc.keys, 1, false)
 			st := newBatchStack(t)
 			batch := st.consumer(t, tc.keys, 0, nil)
 			for _, f := range tc.files {

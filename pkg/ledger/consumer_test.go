@@ -24,13 +24,13 @@ import (
 
 // stack is the real consumer on its own tables on the local AWS.
 type stack struct {
-	proc     *sqsbatch.Processor
+	proc     ledger.Handler
 	consumer *ledger.Consumer
 	db       *dynamodb.Client
 	ledger   string
 }
 
-func newStack(t *testing.T, mode ledger.Mode, keys string, concurrency int) stack {
+func newStack(t *testing.T, mode ledger.Mode, keys string, concurrency int, claimAhead bool) stack {
 	t.Helper()
 	db := awstest.DynamoDB(t)
 	store, err := dynamostore.New(db, awstest.NewTable(t, db, awstest.IdempotencyTable))
@@ -43,7 +43,11 @@ func newStack(t *testing.T, mode ledger.Mode, keys string, concurrency int) stac
 	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable)}
 	st.consumer, err = ledger.NewConsumer(ledger.ConsumerConfig{Guard: guard, DB: db, Table: st.ledger, Mode: mode, Keys: src, Logger: quiet})
 	require.NoError(t, err)
-	st.proc, err = sqsbatch.New(st.consumer.Handle, sqsbatch.Config{Concurrency: concurrency, IsOutage: ledger.IsOutage, Logger: quiet})
+	proc, err := sqsbatch.New(st.consumer.Handle, sqsbatch.Config{Concurrency: concurrency, IsOutage: ledger.IsOutage, Logger: quiet})
+	st.proc = proc
+	if claimAhead {
+		st.proc = st.consumer.ClaimAhead(proc)
+	}
 	require.NoError(t, err)
 	return st
 }
@@ -132,12 +136,20 @@ func TestFixtures(t *testing.T) {
 			},
 			ledger: map[string]want{"acc-6": {70, []string{"evt-401", "evt-408"}}}},
 	} {
-		for _, mode := range []ledger.Mode{ledger.ModeTx, ledger.ModePlain} {
-			t.Run(tc.name+"/"+string(mode), func(t *testing.T) {
+		for _, v := range []struct {
+			mode       ledger.Mode
+			claimAhead bool
+		}{{ledger.ModeTx, false}, {ledger.ModePlain, false}, {ledger.ModeTx, true}, {ledger.ModePlain, true}} {
+			mode := v.mode
+			name := tc.name + "/" + string(mode)
+			if v.claimAhead {
+				name += "+claim-ahead"
+			}
+			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				// One record at a time, so a duplicate within a batch finds its
 				// twin completed (concurrent twins are covered elsewhere).
-				st := newStack(t, mode, tc.keys, 1)
+				st := newStack(t, mode, tc.keys, 1, v.claimAhead)
 				var resp events.SQSEventResponse
 				for _, f := range tc.files {
 					var err error

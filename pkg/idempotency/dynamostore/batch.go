@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
@@ -40,20 +39,7 @@ func CompletedPut(table string, in CompletedInput) *types.Put {
 	if len(in.Result) > 0 {
 		item[AttrResult] = resultValue(in.Result)
 	}
-	return &types.Put{
-		TableName:           aws.String(table),
-		Item:                item,
-		ConditionExpression: aws.String(claimCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#id": AttrKey, "#exp": AttrExpiration, "#status": AttrStatus, "#lease": AttrLease,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now":        num(in.Now.Unix()),
-			":now_ms":     num(in.Now.UnixMilli()),
-			":inprogress": str(string(idempotency.StatusInProgress)),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
+	return (&Store{table: table}).claimPut(item, in.Now)
 }
 
 // DecodeRecord reads an idempotency record item, as a cancellation reason's

@@ -46,27 +46,41 @@ const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#status = :
 // ALL_OLD (endpoints that ignore ReturnValuesOnConditionCheckFailure).
 const claimConflictRetries = 3
 
+// claimPut is the conditional put of item under claimCondition evaluated at
+// now, returning the existing item when the condition fails.
+func (s *Store) claimPut(item map[string]types.AttributeValue, now time.Time) *types.Put {
+	return &types.Put{
+		TableName:           aws.String(s.table),
+		Item:                item,
+		ConditionExpression: aws.String(claimCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#id": AttrKey, "#exp": AttrExpiration, "#status": AttrStatus, "#lease": AttrLease,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now":        num(now.Unix()),
+			":now_ms":     num(now.UnixMilli()),
+			":inprogress": str(string(idempotency.StatusInProgress)),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+}
+
 // Claim implements idempotency.Store with one conditional PutItem.
 func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
+	put := s.claimPut(claimItem(in), in.Now)
 	for range claimConflictRetries {
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(s.table),
-			Item:                claimItem(in),
-			ConditionExpression: aws.String(claimCondition),
-			ExpressionAttributeNames: map[string]string{
-				"#id": AttrKey, "#exp": AttrExpiration, "#status": AttrStatus, "#lease": AttrLease,
-			},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now":        num(in.Now.Unix()),
-				":now_ms":     num(in.Now.UnixMilli()),
-				":inprogress": str(string(idempotency.StatusInProgress)),
-			},
+			TableName:                           put.TableName,
+			Item:                                put.Item,
+			ConditionExpression:                 put.ConditionExpression,
+			ExpressionAttributeNames:            put.ExpressionAttributeNames,
+			ExpressionAttributeValues:           put.ExpressionAttributeValues,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var ccf *types.ConditionalCheckFailedException
 		switch {
 		case err == nil:
-			return decodeRecord(claimItem(in))
+			return decodeRecord(put.Item)
 		case !errors.As(err, &ccf):
 			return idempotency.Record{}, fmt.Errorf("claim %s: %w", in.Key, err)
 		}

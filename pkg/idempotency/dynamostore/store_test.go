@@ -299,3 +299,9 @@ func TestStoreUnreachable(t *testing.T) {
 	deadline, _ := ctx.Deadline()
 	require.WithinDuration(t, deadline, time.Now(), 2*time.Second, "returned within the context's life (plus slack)")
 }
+
+func TestBatchConformance(t *testing.T) {
+	t.Parallel()
+	client := awstest.DynamoDB(t)
+	storetest.RunBatch(t, func(t *testing.T) storetest.BatchStore { return newStore(t, client) })
+}

@@ -52,6 +52,11 @@ func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempoten
 	if err := s.wait(ctx); err != nil {
 		return idempotency.Record{}, err
 	}
+	return s.claimLocked(in)
+}
+
+// claimLocked claims one key; it takes s.mu.
+func (s *Store) claimLocked(in idempotency.ClaimInput) (idempotency.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if existing, ok := s.records[in.Key]; ok && existing.Live(in.Now) {
@@ -122,4 +127,19 @@ func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error)
 		return idempotency.Record{}, idempotency.ErrNotFound
 	}
 	return rec, nil
+}
+
+var _ idempotency.BatchClaimer = (*Store)(nil)
+
+// ClaimBatch implements idempotency.BatchClaimer: one wait for the whole
+// batch, then each input claimed as Claim would.
+func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]idempotency.ClaimOutcome, error) {
+	if err := s.wait(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]idempotency.ClaimOutcome, len(in))
+	for i, c := range in {
+		out[i].Record, out[i].Err = s.claimLocked(c)
+	}
+	return out, nil
 }

@@ -12,3 +12,8 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(*testing.T) idempotency.Store { return memstore.New() })
 }
+
+func TestBatchConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunBatch(t, func(*testing.T) storetest.BatchStore { return memstore.New() })
+}

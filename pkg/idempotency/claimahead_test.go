@@ -1,0 +1,172 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+)
+
+// batchCounting counts the requests of a BatchClaimer store.
+type batchCounting struct {
+	*memstore.Store
+	claims, batches, releases atomic.Int32
+	failBatch                 bool
+}
+
+func (s *batchCounting) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
+	s.claims.Add(1)
+	return s.Store.Claim(ctx, in)
+}
+
+func (s *batchCounting) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]idempotency.ClaimOutcome, error) {
+	s.batches.Add(1)
+	if s.failBatch {
+		return nil, errors.New("batch claim failed")
+	}
+	return s.Store.ClaimBatch(ctx, in)
+}
+
+func (s *batchCounting) Release(ctx context.Context, key, token string) error {
+	s.releases.Add(1)
+	return s.Store.Release(ctx, key, token)
+}
+
+func items(keys ...string) []idempotency.Item {
+	out := make([]idempotency.Item, len(keys))
+	for i, k := range keys {
+		out[i] = idempotency.Item{Key: k, Payload: []byte("p-" + k)}
+	}
+	return out
+}
+
+func TestClaimAheadSavesTheClaims(t *testing.T) {
+	t.Parallel()
+	store := &batchCounting{Store: memstore.New()}
+	g := newGuard(t, store, nil)
+	var runs atomic.Int32
+	_, err := g.Do(context.Background(), "done", []byte("p-done"), returns("r", &runs))
+	require.NoError(t, err)
+	store.claims.Store(0)
+
+	ctx, release := g.ClaimAhead(context.Background(), items("a", "b", "done", "a"))
+	require.EqualValues(t, 1, store.batches.Load())
+	for _, k := range []string{"a", "b"} {
+		res, err := g.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
+		require.NoError(t, err)
+		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+	}
+	res, err := g.Do(ctx, "done", []byte("p-done"), returns("", &runs))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
+	require.Zero(t, store.claims.Load(), "every claim was made ahead")
+
+	// The second copy of "a" in the batch claims for itself and finds it done.
+	res, err = g.Do(ctx, "a", []byte("p-a"), returns("", &runs))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
+	require.EqualValues(t, 1, store.claims.Load())
+	release()
+	require.Zero(t, store.releases.Load(), "nothing left to release")
+	require.EqualValues(t, 3, runs.Load())
+}
+
+func TestClaimAheadReleasesWhatNeverRan(t *testing.T) {
+	t.Parallel()
+	store := &batchCounting{Store: memstore.New()}
+	g := newGuard(t, store, nil)
+	ctx, release := g.ClaimAhead(context.Background(), items("ran", "skipped-1", "skipped-2"))
+	_, err := g.Do(ctx, "ran", []byte("p-ran"), returns("", new(atomic.Int32)))
+	require.NoError(t, err)
+	release()
+	require.EqualValues(t, 2, store.releases.Load())
+	for _, k := range []string{"skipped-1", "skipped-2"} {
+		_, err := store.Get(context.Background(), idempotency.StoredKey("test", k))
+		require.ErrorIs(t, err, idempotency.ErrNotFound, "%s is free for its redelivery", k)
+	}
+}
+
+func TestClaimAheadNeverChangesTheOutcome(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		failBatch bool
+		payload   string // the payload Do is called with; the batch claimed "p-k"
+		wantRuns  int32
+		wantErr   error
+	}{
+		{name: "batch claim fails: Do claims itself", failBatch: true, payload: "p-k", wantRuns: 1},
+		{name: "another payload than claimed: Do claims itself", payload: "other", wantErr: idempotency.ErrInProgress},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := &batchCounting{Store: memstore.New(), failBatch: tc.failBatch}
+			g := newGuard(t, store, nil)
+			ctx, release := g.ClaimAhead(context.Background(), items("k"))
+			defer release()
+			var runs atomic.Int32
+			_, err := g.Do(ctx, "k", []byte(tc.payload), returns("", &runs))
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr, "the key is held by the batch's own claim until released")
+			} else {
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.wantRuns, runs.Load())
+		})
+	}
+}
+
+func TestClaimAheadWithoutBatchClaimer(t *testing.T) {
+	t.Parallel()
+	g := newGuard(t, &countingStore{Store: memstore.New()}, nil)
+	ctx, release := g.ClaimAhead(context.Background(), items("k"))
+	defer release()
+	res, err := g.Do(ctx, "k", []byte("p-k"), returns("", new(atomic.Int32)))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+}
+
+// A batch claimed ahead by a worker that then stalls: its claims expire
+// and are taken over, and its completions are fenced.
+func TestClaimAheadIsFenced(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	clock := newFakeClock()
+	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
+	ctx, release := g.ClaimAhead(context.Background(), items("k"))
+	defer release()
+	clock.Advance(2 * time.Second)
+	other := newGuard(t, store, func(c *idempotency.Config) { c.Clock = clock.Now })
+	_, err := other.Do(context.Background(), "k", []byte("p-k"), returns("winner", new(atomic.Int32)))
+	require.NoError(t, err)
+	_, err = g.Do(ctx, "k", []byte("p-k"), returns("zombie", new(atomic.Int32)))
+	require.ErrorIs(t, err, idempotency.ErrLeaseLost)
+	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+	require.NoError(t, err)
+	require.Equal(t, "winner", string(rec.Result))
+}
+
+func ExampleGuard_ClaimAhead() {
+	guard, err := idempotency.NewGuard(memstore.New(), idempotency.Config{KeyPrefix: "payments"})
+	if err != nil {
+		panic(err)
+	}
+	batch := []idempotency.Item{{Key: "evt-1", Payload: []byte("a")}, {Key: "evt-2", Payload: []byte("b")}}
+	// One request claims the whole batch; each Do then only completes.
+	ctx, release := guard.ClaimAhead(context.Background(), batch)
+	defer release()
+	for _, it := range batch {
+		res, err := guard.Do(ctx, it.Key, it.Payload, func(context.Context) ([]byte, error) { return []byte("ok"), nil })
+		fmt.Println(it.Key, res.Outcome, err)
+	}
+	// Output:
+	// evt-1 executed <nil>
+	// evt-2 executed <nil>
+}

@@ -1,0 +1,105 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+)
+
+var _ idempotency.BatchClaimer = (*Store)(nil)
+
+// MaxClaimsPerTx is how many claims ClaimBatch puts in one transaction:
+// DynamoDB's limit of actions per TransactWriteItems.
+const MaxClaimsPerTx = 100
+
+// claimBatchRounds bounds the transactions per chunk: each round removes
+// the claims that failed their condition and tries the rest again.
+const claimBatchRounds = 4
+
+// ClaimBatch implements idempotency.BatchClaimer: the claims go in
+// TransactWriteItems of up to MaxClaimsPerTx conditional puts (Claim's
+// condition). A transaction is all or nothing, so when keys conflict its
+// cancellation reasons (with the existing items, ALL_OLD) tell which: those
+// are judged as Claim judges them, and the rest are claimed again. A chunk
+// that still fails after a few rounds (contention, a store error) leaves its
+// inputs with an error outcome: their work then claims them one by one.
+//
+// Cost: a transactional write consumes twice the write units of a PutItem,
+// so a claim costs 2 WRU instead of 1; in exchange a batch of 100 claims
+// costs one round trip instead of 100.
+func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]idempotency.ClaimOutcome, error) {
+	out := make([]idempotency.ClaimOutcome, len(in))
+	for start := 0; start < len(in); start += MaxClaimsPerTx {
+		end := min(start+MaxClaimsPerTx, len(in))
+		s.claimChunk(ctx, in[start:end], out[start:end])
+	}
+	return out, nil
+}
+
+// claimChunk claims up to MaxClaimsPerTx inputs, filling out.
+func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out []idempotency.ClaimOutcome) {
+	pending := make([]int, len(in))
+	for i := range pending {
+		pending[i] = i
+	}
+	backoff := conflictBackoff
+	var err error
+	for round := 0; round < claimBatchRounds && len(pending) > 0; round++ {
+		items := make([]types.TransactWriteItem, len(pending))
+		for j, i := range pending {
+			items[j] = types.TransactWriteItem{Put: s.claimPut(claimItem(in[i]), in[i].Now)}
+		}
+		_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			for _, i := range pending {
+				out[i].Record, out[i].Err = decodeRecord(claimItem(in[i]))
+			}
+			return
+		}
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != len(pending) {
+			break
+		}
+		if isTransactionConflict(err) {
+			if sleepJittered(ctx, backoff) != nil {
+				break
+			}
+			backoff *= 2
+		}
+		var rest []int
+		for j, i := range pending {
+			r := canceled.CancellationReasons[j]
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				rest = append(rest, i)
+				continue
+			}
+			if r.Item == nil { // the endpoint ignored ALL_OLD: let Claim read it
+				out[i].Err = fmt.Errorf("claim %s: conflict without the existing record", in[i].Key)
+				continue
+			}
+			rec, derr := decodeRecord(r.Item)
+			if derr != nil {
+				out[i].Err = fmt.Errorf("claim %s: decode existing record: %w", in[i].Key, derr)
+				continue
+			}
+			out[i].Record, out[i].Err = rec, idempotency.JudgeConflict(rec, in[i])
+		}
+		pending = rest
+	}
+	for _, i := range pending {
+		out[i].Err = fmt.Errorf("claim %s in a batch: %w", in[i].Key, errOrGaveUp(err))
+	}
+}
+
+func errOrGaveUp(err error) error {
+	if err != nil {
+		return err
+	}
+	return errors.New("gave up")
+}
