@@ -142,6 +142,16 @@ func TestRequestAccounting(t *testing.T) {
 			note: "the transaction fails; nothing written"})
 		add(row{mode: "batch", path: "lease lost", perMsg: map[string]float64{}, note: "no lease: records are written COMPLETED with the effect"})
 	})
+	t.Run("tx+ahead", func(t *testing.T) {
+		t.Parallel()
+		counter := awstest.NewRequestCounter()
+		h, err := bench.NewConsumer(bench.TxAhead, awstest.DynamoDB(t, counter.Option), newTables(), 0)
+		require.NoError(t, err)
+		add(row{mode: "tx+ahead", path: "new", perMsg: count(t, counter, h, nil, event("a-new"), false), note: "a batch of 1"})
+		full := bench.Batches("a-full", 100, 100, 10)[0]
+		add(row{mode: "tx+ahead", path: "new", perMsg: count(t, counter, h, nil, full, false), note: "a batch of 100: one claim transaction, a completion each"})
+		add(row{mode: "tx+ahead", path: "duplicate", perMsg: count(t, counter, h, nil, full, false), note: "the batch of 100 redelivered: the claim transaction replays all"})
+	})
 	t.Run("baseline", func(t *testing.T) {
 		t.Parallel()
 		counter := awstest.NewRequestCounter()
@@ -208,10 +218,13 @@ func check(t *testing.T, rows []row) {
 	require.Equal(t, map[string]float64{"TransactWriteItems": 1}, find("batch", "new", "a batch of 1").perMsg)
 	require.Less(t, find("batch", "new", "a batch of 100").total(), 0.2)
 	require.Less(t, find("batch", "duplicate", "the batch of 100").total(), 0.2)
+	require.Equal(t, map[string]float64{"TransactWriteItems": 1.01}, find("tx+ahead", "new", "a batch of 100").perMsg,
+		"claimed ahead: one transaction claims 100 keys, then one completion each")
+	require.Equal(t, map[string]float64{"TransactWriteItems": 0.01}, find("tx+ahead", "duplicate", "the batch of 100").perMsg)
 	if *accountingOut == "" {
 		return
 	}
-	order := map[string]int{"baseline": 0, "plain": 1, "tx": 2, "batch": 3}
+	order := map[string]int{"baseline": 0, "plain": 1, "tx": 2, "tx+ahead": 3, "batch": 4}
 	sort.SliceStable(rows, func(i, j int) bool { return order[rows[i].mode] < order[rows[j].mode] })
 	ops := []string{"PutItem", "UpdateItem", "DeleteItem", "GetItem", "TransactWriteItems"}
 	var b strings.Builder

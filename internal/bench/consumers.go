@@ -24,8 +24,13 @@ type Consumer string
 // and no idempotency record: what exactly-once is measured against.
 const Baseline Consumer = "baseline"
 
+// TxAhead is the tx mode with the batch's keys claimed ahead in one
+// request (ledger.Consumer.ClaimAhead), as the consumer function runs it by
+// default; "tx" alone is the mode with CLAIM_AHEAD=false.
+const TxAhead Consumer = "tx+ahead"
+
 // Consumers are those measured, in report order.
-var Consumers = []Consumer{Baseline, Consumer(ledger.ModePlain), Consumer(ledger.ModeTx), Consumer(ledger.ModeBatch)}
+var Consumers = []Consumer{Baseline, Consumer(ledger.ModePlain), Consumer(ledger.ModeTx), TxAhead, Consumer(ledger.ModeBatch)}
 
 // Tables are the tables a consumer writes.
 type Tables struct{ Idempotency, Ledger string }
@@ -50,7 +55,11 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 		return ledger.NewBatchConsumer(ledger.BatchConfig{
 			DB: db, IdempotencyTable: tables.Idempotency, Table: tables.Ledger, KeyPrefix: "payments", Logger: quiet, Report: report,
 		})
-	case Consumer(ledger.ModeTx), Consumer(ledger.ModePlain):
+	case Consumer(ledger.ModeTx), Consumer(ledger.ModePlain), TxAhead:
+		mode := ledger.Mode(c)
+		if c == TxAhead {
+			mode = ledger.ModeTx
+		}
 		store, err := dynamostore.New(db, tables.Idempotency)
 		if err != nil {
 			return nil, err
@@ -63,11 +72,15 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 		if err != nil {
 			return nil, err
 		}
-		consumer, err := ledger.NewConsumer(ledger.ConsumerConfig{Guard: guard, DB: db, Table: tables.Ledger, Mode: ledger.Mode(c), Logger: quiet})
+		consumer, err := ledger.NewConsumer(ledger.ConsumerConfig{Guard: guard, DB: db, Table: tables.Ledger, Mode: mode, Logger: quiet})
 		if err != nil {
 			return nil, err
 		}
-		return sqsbatch.New(consumer.Handle, report)
+		proc, err := sqsbatch.New(consumer.Handle, report)
+		if err != nil || c != TxAhead {
+			return proc, err
+		}
+		return consumer.ClaimAhead(proc), nil
 	}
 	return nil, fmt.Errorf("bench: unknown consumer %q", c)
 }

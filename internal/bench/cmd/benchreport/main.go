@@ -56,7 +56,7 @@ func parse(path string) ([]result, error) {
 	return out, sc.Err()
 }
 
-var consumers = []string{"baseline", "plain", "tx", "batch"}
+var consumers = []string{"baseline", "plain", "tx", "tx+ahead", "batch"}
 
 // throughput indexes msgs/s by "batch=B/conc=C" and consumer.
 func throughput(rs []result, prefix string) (keys []string, by map[string]map[string]result) {
@@ -89,7 +89,7 @@ func table(rs []result, prefix string, absolute bool) string {
 			fmt.Fprintf(&b, " %s ÷ baseline |", c)
 		}
 	}
-	b.WriteString(" requests/msg (baseline, plain, tx, batch) |\n|")
+	b.WriteString(" requests/msg (" + strings.Join(consumers, ", ") + ") |\n|")
 	b.WriteString(strings.Repeat("--:|", strings.Count(b.String(), "|")-2) + "\n")
 	for _, k := range keys {
 		parts := strings.Split(k, "/")
@@ -132,7 +132,7 @@ func cpu(rs []result) string {
 func chart(rs []result, batch, path string) error {
 	_, by := throughput(rs, "BenchmarkThroughputModel")
 	colors := map[string]color.RGBA{
-		"baseline": {0, 0, 0, 255}, "plain": {220, 50, 47, 255}, "tx": {38, 139, 210, 255}, "batch": {133, 153, 0, 255},
+		"baseline": {0, 0, 0, 255}, "plain": {220, 50, 47, 255}, "tx": {38, 139, 210, 255}, "tx+ahead": {108, 113, 196, 255}, "batch": {133, 153, 0, 255},
 	}
 	const w, h = 760, 440
 	const left, right, top, bottom = 70, 170, 50, 60
