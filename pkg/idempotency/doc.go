@@ -17,6 +17,10 @@
 //     function error the record is released (deleted, again only with the
 //     owner's token) so a retry may run.
 //
+// Guard.ClaimAhead claims the keys of a whole batch in one request (with a
+// store that implements BatchClaimer), so each piece of work then needs only
+// its completion; it never changes an outcome, only its cost.
+//
 // # What is guaranteed
 //
 //   - At most one worker holds a live claim on a key at a time, and a worker
