@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -64,11 +63,7 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 		if err != nil {
 			return nil, err
 		}
-		// moto serves one request at a time, so under load a completion can
-		// queue for seconds: a generous FinishTimeout keeps the benchmark
-		// measuring throughput, not moto's queue (the default, 2 s, is for a
-		// region's millisecond latencies).
-		guard, err := idempotency.NewGuard(store, idempotency.Config{KeyPrefix: "payments", CacheSize: cacheSize, FinishTimeout: time.Minute})
+		guard, err := idempotency.NewGuard(store, idempotency.Config{KeyPrefix: "payments", CacheSize: cacheSize})
 		if err != nil {
 			return nil, err
 		}

@@ -20,10 +20,16 @@ import (
 // tables, with permanent failures sent to a real DLQ and logs captured.
 type app struct {
 	tables
-	proc   *sqsbatch.Processor
+	proc   processor
 	sqs    *sqs.Client
 	dlqURL string
 	logs   *lockedBuffer
+}
+
+// processor is what the consumer's handler is in the default mode: a batch
+// handler that also reports the outcome of every record.
+type processor interface {
+	Process(ctx context.Context, ev events.SQSEvent) (sqsbatch.Report, error)
 }
 
 func newApp(t *testing.T) app {
@@ -36,8 +42,8 @@ func newApp(t *testing.T) app {
 	require.NoError(t, err)
 	h, _, err := ledger.NewApp(cfg, ledger.AppClients{DynamoDB: a.db, DLQ: a.sqs}, a.logs)
 	require.NoError(t, err)
-	proc, ok := h.(*sqsbatch.Processor)
-	require.True(t, ok, "the default mode's handler is a *sqsbatch.Processor, got %T", h)
+	proc, ok := h.(processor)
+	require.True(t, ok, "the default mode's handler reports per record (Process), got %T", h)
 	a.proc = proc
 	return a
 }

@@ -18,9 +18,12 @@ const (
 	// MinLeaseDefault is the shortest lease ever written, so a context with no
 	// time left still writes a valid lease.
 	MinLeaseDefault = time.Second
-	// FinishTimeoutDefault bounds Complete and Release after the function
-	// returns.
-	FinishTimeoutDefault = 2 * time.Second
+	// FinishTimeoutDefault is how long Complete and Release may run after
+	// the function's context has ended.
+	// It is shorter than sqsbatch.SafetyMarginDefault, so a completion that
+	// starts when the batch processor cancels its handlers still ends before
+	// the Lambda deadline.
+	FinishTimeoutDefault = time.Second
 )
 
 // Config configures a Guard. The zero value of every field but KeyPrefix
@@ -61,10 +64,12 @@ type Config struct {
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
 
-	// FinishTimeout bounds Complete and Release after the function returns.
-	// They run even when the function's context was cancelled (the Lambda
-	// deadline), so finished work is recorded and failed work released.
-	// Default FinishTimeoutDefault (2s).
+	// FinishTimeout is how long Complete and Release may still run after the
+	// function's context has ended (the Lambda deadline, a cancellation), so
+	// finished work is recorded and failed work released; while the context
+	// lives they run under it. Keep it below the time the batch processor
+	// leaves before the deadline (sqsbatch.Config.SafetyMargin). Default
+	// FinishTimeoutDefault (1s).
 	FinishTimeout time.Duration
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -140,10 +141,27 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 	}
 }
 
-// finishContext survives the caller's cancellation (the Lambda deadline) but
-// is bounded by FinishTimeout, so finished work is still recorded.
+// finishContext lives as long as ctx and then FinishTimeout more, so that
+// finished work is still recorded (and failed work released) when the
+// caller's context ends (the Lambda deadline) just as the work returns.
 func (g *Guard) finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), g.cfg.FinishTimeout)
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var grace *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		grace = time.AfterFunc(g.cfg.FinishTimeout, cancel)
+	})
+	return fctx, func() {
+		stop()
+		mu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 func (g *Guard) release(ctx context.Context, in ClaimInput) error {

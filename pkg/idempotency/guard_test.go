@@ -340,3 +340,45 @@ func TestDoTxNeedsATxStore(t *testing.T) {
 	require.ErrorIs(t, err, idempotency.ErrTxUnsupported)
 	require.Zero(t, runs.Load())
 }
+
+// Complete runs under the caller's context while it lives, however long the
+// store takes, and for FinishTimeout more once it has ended.
+func TestFinishOutlivesTheContextByFinishTimeout(t *testing.T) {
+	t.Parallel()
+	slowStore := func() *memstore.Store { return memstore.New(memstore.WithLatency(50 * time.Millisecond)) }
+	for _, tc := range []struct {
+		name          string
+		finishTimeout time.Duration
+		cancelInWork  bool
+		wantErr       error
+	}{
+		{name: "live context: not cut at FinishTimeout", finishTimeout: time.Millisecond},
+		{name: "ended context: completed within the grace", finishTimeout: time.Second, cancelInWork: true},
+		{name: "ended context: grace too short", finishTimeout: time.Millisecond, cancelInWork: true, wantErr: idempotency.ErrStoreFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := slowStore()
+			g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = tc.finishTimeout })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var runs atomic.Int32
+			_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
+				runs.Add(1)
+				if tc.cancelInWork {
+					cancel() // the deadline hits as the work returns
+				}
+				return []byte("done"), nil
+			})
+			require.EqualValues(t, 1, runs.Load())
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+			require.NoError(t, err)
+			require.Equal(t, idempotency.StatusCompleted, rec.Status)
+		})
+	}
+}
