@@ -2,6 +2,7 @@ package awstest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -43,9 +44,13 @@ func NewTable(t testing.TB, client *dynamodb.Client, spec TableSpec) string {
 		KeySchema:            schema,
 		BillingMode:          types.BillingModePayPerRequest,
 	})
-	if err != nil {
+	var exists *types.ResourceInUseException
+	if err != nil && !errors.As(err, &exists) {
 		t.Fatalf("create table %s: %v", name, err)
 	}
+	// The name is random, so an existing table is our own: the SDK retried a
+	// CreateTable whose first attempt succeeded but whose answer was lost
+	// (seen on a loaded moto).
 	t.Cleanup(func() {
 		_, _ = client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
