@@ -105,10 +105,15 @@ table() {
 	local name="$1" ttl="$2"
 	shift 2
 	if ! ddb describe-table --table-name "$name" --query Table.TableName >/dev/null 2>&1; then
-		ddb create-table --table-name "$name" "$@" \
+		local out
+		if ! out="$(ddb create-table --table-name "$name" "$@" \
 			--billing-mode PAY_PER_REQUEST \
 			--sse-specification Enabled=true \
-			--query TableDescription.TableName >/dev/null
+			--query TableDescription.TableName 2>&1 >/dev/null)"; then
+			# A concurrent run, or the CLI's retry of a create whose answer was
+			# lost, finds the table already there: that is what we wanted.
+			[[ "$out" == *ResourceInUseException* ]] || { echo "$out" >&2; return 1; }
+		fi
 	fi
 	ddb wait table-exists --table-name "$name"
 	ddb update-continuous-backups --table-name "$name" \
