@@ -24,13 +24,15 @@ type ClaimInput struct {
 //     Now, second precision), or it is INPROGRESS with an expired lease
 //     (LeaseUntil before Now, millisecond precision). It then returns the
 //     written record and nil. Otherwise it writes nothing and returns the live
-//     record with: ErrPayloadMismatch if the record is COMPLETED and both it and
+//     record with: nil if the record is this claim's own (same token: a
+//     retried request whose first attempt succeeded); ErrPayloadMismatch if the record is COMPLETED and both it and
 //     the input carry a payload hash and they differ; ErrAlreadyCompleted if it
 //     is COMPLETED; ErrInProgress if it is INPROGRESS. Of concurrent claims on
 //     one key, at most one succeeds.
 //   - Complete sets the record COMPLETED with the result and the new TTL, only
-//     if it is INPROGRESS and holds token; otherwise it changes nothing and
-//     returns ErrLeaseLost.
+//     if it is INPROGRESS and holds token; if it is already COMPLETED under
+//     token (a retried request) it changes nothing and returns nil; otherwise
+//     it changes nothing and returns ErrLeaseLost.
 //   - Release deletes the record, only if it is INPROGRESS and holds token;
 //     otherwise it changes nothing and returns ErrLeaseLost.
 //   - Get returns the record, or ErrNotFound. Expired records may still be
@@ -56,6 +58,8 @@ type TxCompleter[W any] interface {
 // claim. Stores call it so they all judge a conflict the same way.
 func JudgeConflict(existing Record, in ClaimInput) error {
 	switch {
+	case existing.Status == StatusInProgress && in.Token != "" && existing.Token == in.Token:
+		return nil // this very claim: a retried request whose first attempt succeeded
 	case existing.Status == StatusCompleted && existing.PayloadHash != "" && in.PayloadHash != "" &&
 		existing.PayloadHash != in.PayloadHash:
 		return ErrPayloadMismatch

@@ -103,9 +103,11 @@ func TestRetriesRefusedEntriesUntilAllAreSent(t *testing.T) {
 	require.Empty(t, rep.Failures)
 
 	got := receiveAll(t, client, q.URL)
-	require.Len(t, got, 25)
+	require.Len(t, got, 25, "no other message on the queue")
 	for _, m := range msgs {
-		require.Equal(t, 1, got[m.Body], "every event on the queue exactly once")
+		// At least once: an SDK retry of a send whose answer was lost may
+		// enqueue a copy, which consumers deduplicate by event id.
+		require.GreaterOrEqual(t, got[m.Body], 1, "every event on the queue")
 	}
 }
 

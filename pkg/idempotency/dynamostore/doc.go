@@ -18,6 +18,12 @@
 // for AWS Lambda (id, status, expiration, in_progress_expiration, data,
 // validation), plus owner_token, so existing tables and dashboards carry over.
 //
+// Retried requests are safe: when the SDK retries a claim or a completion
+// whose first attempt succeeded but whose answer was lost, the condition
+// fails on the store's own earlier write, and the existing item (ALL_OLD)
+// shows the caller's owner token, so the retry is recognised as success
+// rather than reported as in progress or as a lost lease.
+//
 // What it does not do: retry. The SDK's own retryer handles throttling; a
 // failure that survives it is returned (the Guard wraps it in an
 // idempotency.StoreError) so the message is retried by the queue.

@@ -122,12 +122,13 @@ func (s *Store) completeUpdate(key, token string, result []byte, expiresAt time.
 		names["#data"] = AttrResult
 	}
 	return &types.Update{
-		TableName:                 aws.String(s.table),
-		Key:                       keyOf(key),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String(ownedCondition),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(key),
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(ownedCondition),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 }
 
@@ -144,8 +145,23 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 		ConditionExpression:       u.ConditionExpression,
 		ExpressionAttributeNames:  u.ExpressionAttributeNames,
 		ExpressionAttributeValues: u.ExpressionAttributeValues,
+
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && completedBy(ccf.Item, token) {
+		return nil // a retried request whose first attempt completed the record
+	}
 	return fenced("complete", key, err)
+}
+
+// completedBy reports whether item is a record COMPLETED under token.
+func completedBy(item map[string]types.AttributeValue, token string) bool {
+	if item == nil {
+		return false
+	}
+	rec, err := decodeRecord(item)
+	return err == nil && rec.Status == idempotency.StatusCompleted && rec.Token == token
 }
 
 // Release implements idempotency.Store with one conditional DeleteItem.

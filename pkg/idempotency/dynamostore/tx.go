@@ -63,6 +63,8 @@ func (s *Store) CompleteTx(ctx context.Context, key, token string, result []byte
 		switch {
 		case code == "" || code == "None":
 			continue
+		case i == 0 && code == "ConditionalCheckFailed" && completedBy(r.Item, token):
+			return nil // a retried request whose first attempt committed it all
 		case i == 0 && code == "ConditionalCheckFailed":
 			return fmt.Errorf("complete-tx %s: %w", key, idempotency.ErrLeaseLost)
 		case i > 0:

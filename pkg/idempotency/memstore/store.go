@@ -81,6 +81,9 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if rec, ok := s.records[key]; ok && rec.Status == idempotency.StatusCompleted && rec.Token == token {
+		return nil // completed by this claim already
+	}
 	rec, err := s.owned(key, token)
 	if err != nil {
 		return err

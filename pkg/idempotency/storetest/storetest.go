@@ -56,6 +56,12 @@ var cases = []struct {
 		require.Equal(t, in.ExpiresAt.Unix(), got.ExpiresAt.Unix(), "TTL at second precision")
 		require.Equal(t, in.LeaseUntil.UnixMilli(), got.LeaseUntil.UnixMilli(), "lease at millisecond precision")
 	}},
+	{"ClaimIsIdempotentForItsOwnToken", func(t *testing.T, s idempotency.Store) {
+		in := claimAt("k", "a", "h", base, time.Minute, time.Hour)
+		mustClaim(t, s, in)
+		rec := mustClaim(t, s, in) // a retried request whose first attempt succeeded
+		require.Equal(t, "a", rec.Token)
+	}},
 	{"ClaimOfLiveInProgressFails", func(t *testing.T, s idempotency.Store) {
 		mustClaim(t, s, claimAt("k", "a", "h", base, time.Minute, time.Hour))
 		rec, err := s.Claim(context.Background(), claimAt("k", "b", "h", base.Add(59*time.Second), time.Minute, time.Hour))
@@ -112,11 +118,13 @@ var cases = []struct {
 		require.NoError(t, err)
 		require.Equal(t, idempotency.StatusInProgress, got.Status, "a refused completion changes nothing")
 	}},
-	{"CompleteTwiceIsRefused", func(t *testing.T, s idempotency.Store) {
+	{"CompleteIsIdempotentForItsOwner", func(t *testing.T, s idempotency.Store) {
 		ctx := context.Background()
 		mustClaim(t, s, claimAt("k", "a", "h", base, time.Minute, time.Hour))
 		require.NoError(t, s.Complete(ctx, "k", "a", []byte("1"), base.Add(time.Hour)))
-		require.ErrorIs(t, s.Complete(ctx, "k", "a", []byte("2"), base.Add(time.Hour)), idempotency.ErrLeaseLost)
+		require.NoError(t, s.Complete(ctx, "k", "a", []byte("2"), base.Add(time.Hour)),
+			"a retried completion (its answer lost) succeeds and changes nothing")
+		require.ErrorIs(t, s.Complete(ctx, "k", "b", []byte("3"), base.Add(time.Hour)), idempotency.ErrLeaseLost)
 		require.ErrorIs(t, s.Release(ctx, "k", "a"), idempotency.ErrLeaseLost, "a completed record is never released")
 		got, err := s.Get(ctx, "k")
 		require.NoError(t, err)
