@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // BatchClaimer is a Store that can claim many keys in few requests. Each
@@ -67,7 +68,15 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context
 	if len(inputs) == 0 {
 		return ctx, func() {}
 	}
-	outcomes, err := bc.ClaimBatch(ctx, inputs)
+	// The batch claim may take a share of the time left, no more: if the
+	// store stalls, the records still have time to claim for themselves
+	// (or to be reported before the deadline).
+	cctx, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		cctx, cancel = context.WithTimeout(ctx, time.Until(deadline)/claimAheadShare)
+	}
+	outcomes, err := bc.ClaimBatch(cctx, inputs)
+	cancel()
 	if err != nil || len(outcomes) != len(inputs) {
 		return ctx, func() {}
 	}
@@ -110,8 +119,20 @@ func (a *claimedAhead) take(in ClaimInput) (*aheadClaim, bool) {
 	return c, true
 }
 
-// releaseUnused releases, a few at a time, the claims no Do took.
+// claimAheadShare is the part of the time left that a batch claim may take
+// (a quarter).
+const claimAheadShare = 4
+
+// releaseUnused releases, a few at a time, the claims no Do took. It spends
+// at most FinishTimeout, and nothing when less than that is left before
+// ctx's deadline: the claims' leases end on their own, and the invocation
+// must return before its deadline.
 func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < g.cfg.FinishTimeout {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.FinishTimeout)
+	defer cancel()
 	a.mu.Lock()
 	var unused []ClaimInput
 	for _, c := range a.claims {
@@ -128,7 +149,7 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			_ = g.release(ctx, in)
+			_ = g.store.Release(ctx, in.Key, in.Token)
 		}()
 	}
 	wg.Wait()

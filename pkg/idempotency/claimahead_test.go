@@ -170,3 +170,19 @@ func ExampleGuard_ClaimAhead() {
 	// evt-1 executed <nil>
 	// evt-2 executed <nil>
 }
+
+// Near the deadline the invocation must return: unused claims are left to
+// their leases instead of released.
+func TestClaimAheadLeavesReleasesToLeasesNearTheDeadline(t *testing.T) {
+	t.Parallel()
+	store := &batchCounting{Store: memstore.New()}
+	g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = time.Minute })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, release := g.ClaimAhead(ctx, items("never-ran"))
+	release()
+	require.Zero(t, store.releases.Load())
+	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "never-ran"))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusInProgress, rec.Status, "its lease will free it")
+}
