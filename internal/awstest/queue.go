@@ -74,3 +74,41 @@ func createQueue(t testing.TB, client *sqs.Client, name string, fifo bool, attrs
 	}
 	return url, got.Attributes[string(types.QueueAttributeNameQueueArn)]
 }
+
+// Drain receives every message of a queue, with all its message and system
+// attributes, deletes each, and returns them once a receive comes back
+// empty. It is for checking what a queue held after a test; a message is
+// returned once per time SQS delivered it.
+func Drain(t testing.TB, client *sqs.Client, url string) []types.Message {
+	t.Helper()
+	ctx := context.Background()
+	var all []types.Message
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60,
+			MessageAttributeNames:       []string{"All"},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatalf("receive from %s: %v", url, err)
+		}
+		if len(out.Messages) == 0 {
+			return all
+		}
+		for _, m := range out.Messages {
+			all = append(all, m)
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatalf("delete from %s: %v", url, err)
+			}
+		}
+	}
+}
+
+// Bodies counts the bodies of messages.
+func Bodies(msgs []types.Message) map[string]int {
+	got := make(map[string]int, len(msgs))
+	for _, m := range msgs {
+		got[aws.ToString(m.Body)]++
+	}
+	return got
+}

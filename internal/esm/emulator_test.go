@@ -83,14 +83,14 @@ func TestRealBootstrapUnderEmulator(t *testing.T) {
 	runUntilDrained(t, m)
 
 	st := m.Stats()
-	dead := bodiesIn(t, client, q.DLQURL)
+	dead := awstest.Bodies(awstest.Drain(t, client, q.DLQURL))
 	require.Equal(t, []string{"poison"}, slices.Collect(maps.Keys(dead)))
 	require.Equal(t, queued-int64(dead["poison"]), st.Deleted, "all but the poison message")
 	require.Equal(t, int64(1), st.BatchFailures, "the crash on first delivery")
 	// Poison comes twice; it is reported on each delivery unless it shared
 	// the crashing batch.
 	require.Contains(t, []int64{1, 2}, st.ReportedFailed)
-	require.Empty(t, bodiesIn(t, client, q.URL))
+	require.Empty(t, awstest.Bodies(awstest.Drain(t, client, q.URL)))
 	require.Contains(t, output.String(), "crash on first delivery")
 	require.Equal(t, int(st.Batches-st.BatchFailures), strings.Count(output.String(), "handled "))
 }

@@ -101,24 +101,6 @@ func sendBodies(t *testing.T, client *sqs.Client, url string, bodies ...string) 
 	}
 }
 
-// bodiesIn empties a queue and returns its bodies.
-func bodiesIn(t *testing.T, client *sqs.Client, url string) map[string]int {
-	t.Helper()
-	got := map[string]int{}
-	for {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 60,
-		})
-		require.NoError(t, err)
-		if len(out.Messages) == 0 {
-			return got
-		}
-		for _, m := range out.Messages {
-			got[aws.ToString(m.Body)]++
-		}
-	}
-}
-
 func newMapping(t *testing.T, cfg esm.Config) *esm.Mapping {
 	t.Helper()
 	if cfg.WaitTimeSeconds == 0 {
@@ -252,7 +234,7 @@ func TestReportedFailureIsRedeliveredThenDeadLettered(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]bool{"a": true, "b": true, "c": true, "d": true, "poison": true}, bodies)
-	require.Equal(t, map[string]int{"poison": int(poison)}, bodiesIn(t, client, q.DLQURL))
+	require.Equal(t, map[string]int{"poison": int(poison)}, awstest.Bodies(awstest.Drain(t, client, q.DLQURL)))
 	st := m.Stats()
 	require.Equal(t, good, st.Deleted)
 	require.Equal(t, 2*poison, st.ReportedFailed)
@@ -309,7 +291,7 @@ func TestWholeBatchFailures(t *testing.T) {
 			require.Equal(t, int64(1), st.BatchFailures)
 			require.Equal(t, int64(len(got)), st.Deleted)
 			require.Zero(t, st.ReportedFailed)
-			require.Empty(t, bodiesIn(t, client, q.DLQURL))
+			require.Empty(t, awstest.Bodies(awstest.Drain(t, client, q.DLQURL)))
 		})
 	}
 }
@@ -356,7 +338,7 @@ func TestSeveralPollersDrainTheQueue(t *testing.T) {
 	st := m.Stats()
 	require.Equal(t, int64(deliveries), st.Received)
 	require.GreaterOrEqual(t, st.Deleted, int64(len(got)))
-	require.Empty(t, bodiesIn(t, client, q.URL))
+	require.Empty(t, awstest.Bodies(awstest.Drain(t, client, q.URL)))
 }
 
 func TestBatchingWindowGathersLargeBatches(t *testing.T) {

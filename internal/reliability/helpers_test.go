@@ -215,34 +215,22 @@ type dlqMessage struct {
 	Error string
 }
 
-// drainQueue receives and deletes every message of a queue until a receive
-// comes back empty.
+// drainQueue empties a queue and returns its messages with the error
+// attributes sqsbatch adds when it sends a record to a DLQ.
 func drainQueue(t *testing.T, client *sqs.Client, url string) []dlqMessage {
 	t.Helper()
-	ctx := context.Background()
 	var out []dlqMessage
-	for {
-		resp, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-			MessageAttributeNames: []string{"All"}, VisibilityTimeout: 60,
-		})
-		require.NoError(t, err)
-		if len(resp.Messages) == 0 {
-			return out
+	for _, m := range awstest.Drain(t, client, url) {
+		d := dlqMessage{Body: aws.ToString(m.Body)}
+		if a, ok := m.MessageAttributes["sqsonce-error-class"]; ok {
+			d.Class = aws.ToString(a.StringValue)
 		}
-		for _, m := range resp.Messages {
-			d := dlqMessage{Body: aws.ToString(m.Body)}
-			if a, ok := m.MessageAttributes["sqsonce-error-class"]; ok {
-				d.Class = aws.ToString(a.StringValue)
-			}
-			if a, ok := m.MessageAttributes["sqsonce-error"]; ok {
-				d.Error = aws.ToString(a.StringValue)
-			}
-			out = append(out, d)
-			_, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
-			require.NoError(t, err)
+		if a, ok := m.MessageAttributes["sqsonce-error"]; ok {
+			d.Error = aws.ToString(a.StringValue)
 		}
+		out = append(out, d)
 	}
+	return out
 }
 
 // lockedBuffer collects a process's output.

@@ -65,26 +65,6 @@ func events(n int) []producer.Message {
 	return msgs
 }
 
-// receiveAll drains the queue and returns the bodies it holds.
-func receiveAll(t *testing.T, client *sqs.Client, url string) map[string]int {
-	t.Helper()
-	bodies := map[string]int{}
-	for empty := 0; empty < 2; {
-		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
-		require.NoError(t, err)
-		if len(out.Messages) == 0 {
-			empty++
-			continue
-		}
-		for _, m := range out.Messages {
-			bodies[aws.ToString(m.Body)]++
-			_, err := client.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle})
-			require.NoError(t, err)
-		}
-	}
-	return bodies
-}
-
 func TestRetriesRefusedEntriesUntilAllAreSent(t *testing.T) {
 	t.Parallel()
 	client := awstest.SQS(t)
@@ -102,7 +82,7 @@ func TestRetriesRefusedEntriesUntilAllAreSent(t *testing.T) {
 	require.Positive(t, rep.Retried)
 	require.Empty(t, rep.Failures)
 
-	got := receiveAll(t, client, q.URL)
+	got := awstest.Bodies(awstest.Drain(t, client, q.URL))
 	require.Len(t, got, 25, "no other message on the queue")
 	for _, m := range msgs {
 		// At least once: an SDK retry of a send whose answer was lost may
@@ -178,7 +158,7 @@ func TestFunctionRejectsInvalidAndPublishesTheRest(t *testing.T) {
 	require.Len(t, resp.Rejected, 1)
 	require.Equal(t, 1, resp.Rejected[0].Index)
 	require.Contains(t, resp.Rejected[0].Error, "amount")
-	require.Len(t, receiveAll(t, client, q.URL), 1)
+	require.Len(t, awstest.Bodies(awstest.Drain(t, client, q.URL)), 1)
 
 	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true})
 	require.Error(t, err, "no FIFO queue configured")
