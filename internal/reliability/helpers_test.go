@@ -29,13 +29,18 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
-// ScaleVar selects the sizes: "large" under `make chaos`, small otherwise.
+// ScaleVar selects the sizes: "large" under `make chaos` (for LocalStack or a
+// test account), "medium" under `make chaos` on moto, small otherwise.
 const ScaleVar = "SQSONCE_CHAOS_SCALE"
 
-// sized returns small under `make test` and large under `make chaos`.
+// sized returns small under `make test`, large under `make chaos`, and a
+// quarter of the way between at the medium scale.
 func sized(small, large int) int {
-	if os.Getenv(ScaleVar) == "large" {
+	switch os.Getenv(ScaleVar) {
+	case "large":
 		return large
+	case "medium": // a quarter of the way: what moto can hold (see docs/RELIABILITY.md)
+		return small + (large-small)/4
 	}
 	return small
 }
