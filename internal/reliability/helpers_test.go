@@ -45,6 +45,16 @@ func sized(small, large int) int {
 	return small
 }
 
+// budget is a time limit of small minutes under `make test`, and of chaos
+// minutes at any `make chaos` scale (moto's single thread makes the medium
+// scale nearly as slow as the large one is on a real endpoint).
+func budget(small, chaos int) time.Duration {
+	if os.Getenv(ScaleVar) != "" {
+		return time.Duration(chaos) * time.Minute
+	}
+	return time.Duration(small) * time.Minute
+}
+
 // keyPrefix is the consumer's default IDEMPOTENCY_KEY_PREFIX.
 const keyPrefix = ledger.KeyPrefixDefault
 

@@ -120,7 +120,7 @@ func TestIdempotencyStoreOutage(t *testing.T) {
 	m, err := esm.New(esm.Config{QueueURL: q.URL, Client: client, Invokers: []esm.Invoker{pool[0], pool[1]}, WaitTimeSeconds: 1})
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sized(4, 30))*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(4, 30))
 	defer cancel()
 	drained := make(chan error, 1)
 	go func() { drained <- m.RunUntilDrained(ctx, 2*time.Second) }()

@@ -75,7 +75,7 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	m, err := esm.New(esm.Config{QueueURL: q.URL, Client: client, Invokers: invokers, WaitTimeSeconds: 1})
 	require.NoError(t, err)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sized(4, 45))*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), budget(4, 45))
 	defer cancel()
 	chaosCtx, stopChaos := context.WithCancel(ctx)
 	var chaos sync.WaitGroup
