@@ -1,7 +1,6 @@
 package esm_test
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +21,6 @@ import (
 	"github.com/sqsonce/sqsonce/internal/esm"
 	"github.com/sqsonce/sqsonce/internal/rie"
 )
-
-// lockedBuffer collects the emulators' output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // buildHandler builds testdata/handler, a real aws-lambda-go SQS function.
 func buildHandler(t *testing.T) string {
@@ -66,7 +46,7 @@ func TestRealBootstrapUnderEmulator(t *testing.T) {
 	sendBodies(t, client, q.URL, bodies...)
 	queued := visible(t, client, q.URL)
 
-	output := &lockedBuffer{}
+	output := &rie.Buffer{}
 	var invokers []esm.Invoker
 	for range 2 {
 		em, err := rie.Start(context.Background(), rie.Config{

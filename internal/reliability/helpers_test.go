@@ -1,7 +1,6 @@
 package reliability_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -248,24 +247,6 @@ func drainQueue(t *testing.T, client *sqs.Client, url string) []dlqMessage {
 	return out
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // logLines returns the JSON objects among the lines of out (the consumer's
 // slog lines and EMF metrics; the emulator's own lines are not JSON).
 func logLines(out string) []map[string]any {
@@ -299,7 +280,7 @@ func tally(lines []map[string]any, key string) map[string]int {
 // esm.Invoker.
 type worker struct {
 	cfg rie.Config
-	out *lockedBuffer
+	out *rie.Buffer
 
 	mu        sync.Mutex
 	em        *rie.Emulator
@@ -309,7 +290,7 @@ type worker struct {
 
 func startWorker(t *testing.T, cfg rie.Config) *worker {
 	t.Helper()
-	w := &worker{cfg: cfg, out: &lockedBuffer{}}
+	w := &worker{cfg: cfg, out: &rie.Buffer{}}
 	w.cfg.Output = w.out
 	em, err := rie.Start(context.Background(), w.cfg)
 	require.NoError(t, err)

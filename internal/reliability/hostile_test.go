@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/rie"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
@@ -23,7 +24,7 @@ type app struct {
 	proc   processor
 	sqs    *sqs.Client
 	dlqURL string
-	logs   *lockedBuffer
+	logs   *rie.Buffer
 }
 
 // processor is what the consumer's handler is in the default mode: a batch
@@ -34,7 +35,7 @@ type processor interface {
 
 func newApp(t *testing.T) app {
 	t.Helper()
-	a := app{tables: newTables(t), sqs: awstest.SQS(t), logs: &lockedBuffer{}}
+	a := app{tables: newTables(t), sqs: awstest.SQS(t), logs: &rie.Buffer{}}
 	a.dlqURL = awstest.NewQueue(t, a.sqs, awstest.QueueSpec{}).DLQURL
 	cfg, err := ledger.LoadAppConfig(func(k string) string {
 		return map[string]string{"IDEMPOTENCY_TABLE": a.idem, "LEDGER_TABLE": a.ledger, "PERMANENT_DLQ_URL": a.dlqURL}[k]

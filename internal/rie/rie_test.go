@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,24 +45,6 @@ type echoResponse struct {
 	Pid  int             `json:"pid"`
 }
 
-// syncBuffer is a bytes.Buffer safe for the emulator's output goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func start(t *testing.T, cfg rie.Config) *rie.Emulator {
 	t.Helper()
 	cfg.Bootstrap = echoBootstrap
@@ -84,7 +65,7 @@ func invokeEcho(t *testing.T, em *rie.Emulator, payload string) echoResponse {
 
 func TestInvokeEchoesAndPassesEnvironment(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &rie.Buffer{}
 	em := start(t, rie.Config{
 		Env:             append(os.Environ(), "SQSONCE_TEST_TABLE=ledger-42"),
 		FunctionTimeout: 7 * time.Second,
@@ -143,7 +124,7 @@ func TestFunctionErrors(t *testing.T) {
 
 func TestConcurrentInvocationIsBusy(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &rie.Buffer{}
 	em := start(t, rie.Config{Output: out})
 
 	first := make(chan error, 1)
@@ -174,7 +155,7 @@ func TestKillAndStopLeaveNoProcessBehind(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			out := &syncBuffer{}
+			out := &rie.Buffer{}
 			em := start(t, rie.Config{Output: out})
 			bootstrapPid := invokeEcho(t, em, `{}`).Pid
 			require.NotZero(t, bootstrapPid)
@@ -292,7 +273,7 @@ func moduleBin(t *testing.T) string {
 
 func TestAbandonedInvocationKeepsEmulatorBusy(t *testing.T) {
 	t.Parallel()
-	out := &syncBuffer{}
+	out := &rie.Buffer{}
 	em := start(t, rie.Config{Output: out})
 
 	ctx, cancel := context.WithCancel(context.Background())
