@@ -2,12 +2,19 @@
 # Run a command against a local AWS.
 #
 # If AWS_ENDPOINT_URL is already set (LocalStack, a real account's endpoint),
-# the command runs against it unchanged. Otherwise this starts two moto
-# servers on free ports of 127.0.0.1 (DynamoDB single-threaded so conditional
-# writes are atomic, SQS threaded for long polling), exports the endpoints,
-# dummy credentials and a region, runs the command, and stops the servers on
-# exit, also on failure or interrupt.
+# the command runs against it unchanged; with SQSONCE_REAL_AWS=1 it runs
+# against the account of the AWS environment (credentials, region).
+# Otherwise this starts two moto servers on free ports of 127.0.0.1 (DynamoDB
+# single-threaded so conditional writes are atomic, SQS threaded for long
+# polling), exports the endpoints, dummy credentials and a region, runs the
+# command, and stops the servers on exit, also on failure or interrupt.
 set -euo pipefail
+
+# Before any dummy credentials, so a profile or SSO session is used as is.
+if [[ -n "${SQSONCE_REAL_AWS:-}" ]]; then
+	echo "local-aws: SQSONCE_REAL_AWS is set: using the account and region of the AWS environment" >&2
+	exec "$@"
+fi
 
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"

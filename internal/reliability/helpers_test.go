@@ -28,27 +28,21 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
-// ScaleVar selects the sizes: "large" under `make chaos` (for LocalStack or a
-// test account), "medium" under `make chaos` on moto, small otherwise.
+// ScaleVar selects the sizes: "large" under `make chaos`, small otherwise.
 const ScaleVar = "SQSONCE_CHAOS_SCALE"
 
-// sized returns small under `make test`, large under `make chaos`, and a
-// quarter of the way between at the medium scale.
+// sized returns small under `make test` and large under `make chaos`.
 func sized(small, large int) int {
-	switch os.Getenv(ScaleVar) {
-	case "large":
+	if os.Getenv(ScaleVar) == "large" {
 		return large
-	case "medium": // a quarter of the way: what moto can hold (see docs/RELIABILITY.md)
-		return small + (large-small)/4
 	}
 	return small
 }
 
-// budget is a time limit of small minutes under `make test`, and of chaos
-// minutes at any `make chaos` scale (moto's single thread makes the medium
-// scale nearly as slow as the large one is on a real endpoint).
+// budget is a time limit of small minutes under `make test` and of chaos
+// minutes under `make chaos`.
 func budget(small, chaos int) time.Duration {
-	if os.Getenv(ScaleVar) != "" {
+	if os.Getenv(ScaleVar) == "large" {
 		return time.Duration(chaos) * time.Minute
 	}
 	return time.Duration(small) * time.Minute
