@@ -37,7 +37,7 @@ func start(t *testing.T) *faultproxy.Proxy {
 	t.Helper()
 	p, err := faultproxy.Start(echoServer(t))
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, p.Close()) })
+	t.Cleanup(p.Close)
 	return p
 }
 
@@ -70,8 +70,8 @@ func TestForwardCutRestore(t *testing.T) {
 	require.NoError(t, err)
 	_, err = bufio.NewReader(c).ReadString('\n')
 	require.NoError(t, err)
+	addr := p.Addr()
 	p.Cut()
-	require.Equal(t, faultproxy.Down, p.Mode())
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err = c.Read(make([]byte, 1))
 	require.Error(t, err, "the open connection is closed")
@@ -81,26 +81,22 @@ func TestForwardCutRestore(t *testing.T) {
 	require.Error(t, err)
 	require.Less(t, time.Since(began), 2*time.Second, "a cut fails fast")
 
-	p.Restore()
+	require.NoError(t, p.Restore())
+	require.Equal(t, addr, p.Addr(), "the endpoint does not move")
 	got, err = roundTrip(p, 5*time.Second)
 	require.NoError(t, err)
 	require.Equal(t, "ping\n", got)
-	st := p.Stats()
-	require.Equal(t, int64(1), st.Reset)
-	require.GreaterOrEqual(t, st.Dropped, int64(1), "the open connection (and perhaps the first, not yet closed)")
-	require.Equal(t, int64(3), st.Forwarded)
 }
 
 func TestTimeoutClosesWithoutAnswer(t *testing.T) {
 	t.Parallel()
 	p := start(t)
-	p.SetTimeout(200 * time.Millisecond)
+	require.NoError(t, p.SetTimeout(200*time.Millisecond))
 	began := time.Now()
 	_, err := roundTrip(p, 5*time.Second)
 	require.ErrorIs(t, err, io.EOF)
 	require.GreaterOrEqual(t, time.Since(began), 200*time.Millisecond)
-	require.Equal(t, int64(1), p.Stats().Stalled)
-	p.Restore()
+	require.NoError(t, p.Restore())
 	_, err = roundTrip(p, 5*time.Second)
 	require.NoError(t, err)
 }
@@ -108,9 +104,14 @@ func TestTimeoutClosesWithoutAnswer(t *testing.T) {
 func TestLatency(t *testing.T) {
 	t.Parallel()
 	p := start(t)
-	p.SetLatency(150 * time.Millisecond)
+	require.NoError(t, p.SetLatency(150*time.Millisecond))
 	began := time.Now()
 	_, err := roundTrip(p, 5*time.Second)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, time.Since(began), 150*time.Millisecond)
+
+	require.NoError(t, p.SetLatency(0))
+	got, err := roundTrip(p, 5*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, "ping\n", got)
 }
