@@ -14,7 +14,9 @@ pip_install() {
 for tool in "$@"; do
 	case "$tool" in
 	moto)
-		python3 -c 'import moto.moto_server.werkzeug_app' 2>/dev/null || pip_install 'moto[server]'
+		# The version scripts/serve_moto.py was measured with (it speeds up two of
+		# moto's internals and falls back to moto's own code where they differ).
+		python3 -c 'import moto.moto_server.werkzeug_app' 2>/dev/null || pip_install 'moto[server]==5.2.1'
 		;;
 	cfn-lint)
 		command -v cfn-lint >/dev/null 2>&1 || pip_install cfn-lint

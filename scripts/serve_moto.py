@@ -117,9 +117,13 @@ def fast_sqs_receives():
     def unix_time_millis(dt=None):
         return unix_time(dt) * 1000.0
 
+    moto_is_valid = sqs_models.SQSBackend.is_message_valid_based_on_retention_period
+
     def is_message_valid_based_on_retention_period(self, queue_name, message):
-        retention_period = int(self.get_queue(queue_name).message_retention_period)
-        return retention_period + message.sent_timestamp / 1000 > unix_time()
+        retention_period = getattr(self.get_queue(queue_name), "message_retention_period", None)
+        if retention_period is None:  # another moto version: its own way
+            return moto_is_valid(self, queue_name, message)
+        return int(retention_period) + message.sent_timestamp / 1000 > unix_time()
 
     sqs_models.unix_time = unix_time
     sqs_models.unix_time_millis = unix_time_millis
