@@ -11,7 +11,7 @@ echo "bench: raw output in $out" >&2
 {
 	echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores ($(uname -m))"
 	echo "- $(go version)"
-	echo "- moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || echo '?'), DynamoDB served single-threaded"
+	echo "- moto $(python3 -c 'import moto; print(moto.__version__)' 2>/dev/null || echo '?'), DynamoDB served single-threaded by scripts/serve_moto.py (transactions journal the items they touch)"
 	echo "- run on $(date -u +%Y-%m-%d)"
 } >"$out/machine.md"
 
