@@ -83,9 +83,12 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	maxKills := sized(12, 150) // then the tail drains without new stalls
 	chaos.Go(func() {
 		for range maxKills {
-			// The chaos schedule: a kill every 1-3s, at a random moment of
-			// whatever the workers are doing.
-			timer := time.NewTimer(time.Second + rand.N(2*time.Second))
+			// The chaos schedule: a kill at a random moment of whatever the
+			// workers are doing, every 0.3-1.3s under `make test` (so the
+			// short storm still sees all its kills) and every 1-3s under
+			// `make chaos` (so they spread over the long one).
+			wait := time.Duration(sized(300, 1000)) * time.Millisecond
+			timer := time.NewTimer(wait + rand.N(time.Duration(sized(1000, 2000))*time.Millisecond))
 			select {
 			case <-chaosCtx.Done():
 				timer.Stop()
