@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/sqsonce/sqsonce/internal/sleep"
 )
 
 // ModelDB models DynamoDB for throughput: every call waits Latency (or until
@@ -23,14 +25,7 @@ func (m *ModelDB) Calls() int64 { return m.calls.Load() }
 
 func (m *ModelDB) wait(ctx context.Context) error {
 	m.calls.Add(1)
-	t := time.NewTimer(m.Latency)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep.For(ctx, m.Latency)
 }
 
 // PutItem waits and succeeds.

@@ -6,6 +6,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/sqsonce/sqsonce/internal/sleep"
 )
 
 // LatencyProxy is an HTTP reverse proxy on 127.0.0.1 that holds each
@@ -46,27 +48,16 @@ type delayed struct {
 }
 
 func (d delayed) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := sleep(r, d.delay); err != nil {
+	if err := sleep.For(r.Context(), d.delay); err != nil {
 		return nil, err
 	}
 	resp, err := d.next.RoundTrip(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := sleep(r, d.delay); err != nil {
+	if err := sleep.For(r.Context(), d.delay); err != nil {
 		_ = resp.Body.Close()
 		return nil, err
 	}
 	return resp, nil
-}
-
-func sleep(r *http.Request, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-r.Context().Done():
-		return r.Context().Err()
-	}
 }

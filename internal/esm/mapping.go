@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsonce/sqsonce/internal/sleep"
 )
 
 // Mapping feeds a function from a queue. Create it with New; Run it once.
@@ -102,17 +104,8 @@ func (p *poller) run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			p.m.counters.receiveErrors.Add(1)
 			p.log.Warn("receive failed", "err", err)
-			p.pause(ctx, p.m.cfg.ReceiveErrorBackoff)
+			_ = sleep.For(ctx, p.m.cfg.ReceiveErrorBackoff)
 		}
-	}
-}
-
-func (p *poller) pause(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
 	}
 }
 

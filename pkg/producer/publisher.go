@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsonce/sqsonce/internal/sleep"
 )
 
 // Sender is the SQS call the publisher makes. *sqs.Client implements it.
@@ -136,7 +138,7 @@ func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 		if len(retry) == 0 {
 			break
 		}
-		if attempt == p.cfg.MaxAttempts || wait(ctx, backoff) != nil {
+		if attempt == p.cfg.MaxAttempts || sleep.For(ctx, backoff) != nil {
 			for _, i := range retry {
 				rep.Failures = append(rep.Failures, lastErr[i])
 			}
@@ -203,15 +205,4 @@ func (p *Publisher) sendChunk(ctx context.Context, msgs []Message, chunk []int) 
 		refused = append(refused, Failure{Index: i, Code: aws.ToString(f.Code), Message: aws.ToString(f.Message), SenderFault: f.SenderFault})
 	}
 	return refused, nil
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

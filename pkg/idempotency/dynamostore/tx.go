@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sqsonce/sqsonce/internal/sleep"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 
@@ -97,12 +98,5 @@ func isTransactionConflict(err error) bool {
 
 // sleepJittered waits between d/2 and d, or until ctx ends.
 func sleepJittered(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d/2 + rand.N(d/2+1))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep.For(ctx, d/2+rand.N(d/2+1))
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sqsonce/sqsonce/internal/sleep"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 
@@ -35,14 +36,8 @@ func New(opts ...Option) *Store {
 var _ idempotency.Store = (*Store)(nil)
 
 func (s *Store) wait(ctx context.Context) error {
-	if s.latency > 0 {
-		t := time.NewTimer(s.latency)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := sleep.For(ctx, s.latency); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
