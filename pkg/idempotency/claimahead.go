@@ -3,6 +3,7 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -33,18 +34,26 @@ type Item struct {
 
 // ClaimAhead claims the keys of a batch before its work runs, in as few
 // requests as the store allows (one TransactWriteItems per 100 keys with
-// dynamostore), and returns a context that Do and DoTx consult: an item
-// claimed ahead runs without a claim request of its own, and one found
-// completed is replayed without a request. Work then needs one round trip
-// (the completion) instead of two, however many records a batch has.
+// dynamostore), and returns a context that Do consults: an item claimed
+// ahead runs without a claim request of its own, and one found completed is
+// replayed without a request. Work then needs one round trip (the
+// completion) instead of two, however many records a batch has.
+//
+// Twins (items of one key and payload in the batch: a producer retry) are
+// answered together: the first to run executes, the others wait for it and
+// replay its result, so neither is failed as in progress against its own
+// batch's claim.
+//
+// If the store could not say how a claim ended (a lost answer, a timeout),
+// the claim may have been written: the item then claims again with the same
+// owner token, so it recognises its own claim instead of waiting for the
+// lease to end.
 //
 // Call release when the batch ends: it frees the claims whose work never ran
 // under them (records skipped after a FIFO failure, cut by the deadline, or
 // failed before reaching the guard), so their redelivery need not wait for
-// the lease. Only the first item of a key is claimed ahead; duplicates in the
-// batch, items whose payload differs from the one claimed, and every item when
-// the store is not a BatchClaimer or the batch claim fails, go through Do's
-// own claim, so ClaimAhead never changes what happens, only what it costs.
+// the lease. Items whose payload differs from the one claimed, and every item
+// when the store is not a BatchClaimer, go through Do's own claim.
 func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context, release func()) {
 	bc, ok := g.store.(BatchClaimer)
 	if !ok || len(items) == 0 {
@@ -78,55 +87,95 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context
 	outcomes, err := bc.ClaimBatch(cctx, inputs)
 	cancel()
 	if err != nil || len(outcomes) != len(inputs) {
-		return ctx, func() {}
+		outcomes = make([]ClaimOutcome, len(inputs)) // every outcome unknown
+		for i := range outcomes {
+			outcomes[i].Err = errors.Join(errBatchClaimFailed, err)
+		}
 	}
 	ahead := &claimedAhead{claims: make(map[string]*aheadClaim, len(inputs))}
 	for i, o := range outcomes {
+		c := &aheadClaim{in: inputs[i], rec: o.Record, err: o.Err, done: make(chan struct{})}
 		switch {
 		case o.Err == nil, errors.Is(o.Err, ErrAlreadyCompleted), errors.Is(o.Err, ErrInProgress), errors.Is(o.Err, ErrPayloadMismatch):
-			ahead.claims[inputs[i].Key] = &aheadClaim{in: inputs[i], rec: o.Record, err: o.Err}
+		default:
+			c.unknown, c.err = true, nil
 		}
+		ahead.claims[inputs[i].Key] = c
 	}
 	return context.WithValue(ctx, aheadKey{g}, ahead), func() { g.releaseUnused(ctx, ahead) }
 }
 
+var errBatchClaimFailed = errors.New("idempotency: batch claim failed")
+
 // aheadKey keys a Guard's claims in a context, so guards never share them.
 type aheadKey struct{ g *Guard }
 
-// claimedAhead holds the outcomes of a ClaimAhead, each taken at most once.
+// claimedAhead holds the outcomes of a ClaimAhead, each taken by one Do.
 type claimedAhead struct {
 	mu     sync.Mutex
 	claims map[string]*aheadClaim
 }
 
+// aheadClaim is the batch claim of one key, and then the answer of the Do
+// that took it.
 type aheadClaim struct {
-	in    ClaimInput
-	rec   Record
-	err   error
-	taken bool
+	in      ClaimInput
+	rec     Record
+	err     error
+	unknown bool // the store could not say: claim again with in.Token
+	taken   bool
+
+	done   chan struct{} // closed by answer
+	result Result
+	resErr error
 }
 
-// take hands the outcome for in's key to one Do, if it was made for the
-// same payload.
-func (a *claimedAhead) take(in ClaimInput) (*aheadClaim, bool) {
+// take hands the claim for in's key to the first Do of that key and
+// payload (first is true), and the same claim to later ones, its twins,
+// which wait for the first's answer. A Do with another payload gets none.
+func (a *claimedAhead) take(in ClaimInput) (c *aheadClaim, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.claims[in.Key]
-	if !ok || c.taken || c.in.PayloadHash != in.PayloadHash {
+	switch {
+	case !ok:
+		return nil, false
+	case c.taken:
+		return c, false
+	case c.in.PayloadHash != in.PayloadHash:
 		return nil, false
 	}
 	c.taken = true
 	return c, true
 }
 
+// answer records the result of the Do that took the claim, for its twins.
+func (c *aheadClaim) answer(res Result, err error) {
+	c.result, c.resErr = res, err
+	close(c.done)
+}
+
+// await waits for the twin that took the claim and answers as a duplicate
+// of it: a replay of its result, or a failure to retry if it failed.
+func (c *aheadClaim) await(ctx context.Context, in ClaimInput) (Result, error) {
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("claim %s: waiting for its twin in this batch: %w", in.Key, ctx.Err())
+	}
+	return twinOf(c.result, c.resErr, c.in.PayloadHash, in)
+}
+
 // claimAheadShare is the part of the time left that a batch claim may take
 // (a quarter).
 const claimAheadShare = 4
 
-// releaseUnused releases, a few at a time, the claims no Do took. It spends
-// at most FinishTimeout, and nothing when less than that is left before
-// ctx's deadline: the claims' leases end on their own, and the invocation
-// must return before its deadline.
+// releaseUnused releases, a few at a time, the claims no Do took (including
+// those whose outcome is unknown: a claim that was never written is not
+// released, a release being fenced by its token). It spends at most
+// FinishTimeout, and nothing when less than that is left before ctx's
+// deadline: the claims' leases end on their own, and the invocation must
+// return before its deadline.
 func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < g.cfg.FinishTimeout {
 		return
@@ -136,7 +185,7 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 	a.mu.Lock()
 	var unused []ClaimInput
 	for _, c := range a.claims {
-		if !c.taken && c.err == nil {
+		if !c.taken && (c.err == nil || c.unknown) {
 			c.taken = true
 			unused = append(unused, c.in)
 		}
@@ -146,11 +195,10 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 	var wg sync.WaitGroup
 	for _, in := range unused {
 		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			_ = g.store.Release(ctx, in.Key, in.Token)
-		}()
+		})
 	}
 	wg.Wait()
 }
@@ -158,7 +206,8 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 // releaseConcurrency bounds the releases in flight at the end of a batch.
 const releaseConcurrency = 8
 
-// claimed returns the outcome of a claim made ahead for in, if any.
+// claimed returns the claim made ahead for in's key, if any, and whether
+// this call is the first to take it.
 func (g *Guard) claimed(ctx context.Context, in ClaimInput) (*aheadClaim, bool) {
 	a, ok := ctx.Value(aheadKey{g}).(*claimedAhead)
 	if !ok {

@@ -24,6 +24,10 @@ const (
 	// starts when the batch processor cancels its handlers still ends before
 	// the Lambda deadline.
 	FinishTimeoutDefault = time.Second
+	// LambdaTimeoutMax is the longest timeout a Lambda function can have: a
+	// lease derived from an invocation's deadline is at most this plus
+	// LeaseMargin.
+	LambdaTimeoutMax = 15 * time.Minute
 )
 
 // Config configures a Guard. The zero value of every field but KeyPrefix
@@ -36,7 +40,9 @@ type Config struct {
 
 	// TTL is how long a completed key is remembered and replayed. Default
 	// TTLDefault (1h). It must exceed the longest time a duplicate can arrive
-	// (SQS retention of the queue, producer retry windows).
+	// (SQS retention of the queue, producer retry windows), and it may not
+	// be shorter than the longest lease (see MaxLease): a record that expired
+	// while its claim was live would let a second worker run the effect.
 	TTL time.Duration
 
 	// Lease is a fixed lease for each claim. Zero derives it from the
@@ -93,23 +99,66 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate reports the first invalid field, naming it.
+// MaxLease is the longest lease a Guard with this config writes in a Lambda
+// invocation: Lease when it is fixed, else Lambda's longest timeout plus
+// LeaseMargin (or LeaseWithoutDeadlineDefault, if longer), and never less
+// than MinLease.
+func (c Config) MaxLease() time.Duration {
+	lease := c.Lease
+	if lease == 0 {
+		lease = max(LambdaTimeoutMax+c.LeaseMargin, LeaseWithoutDeadlineDefault)
+	}
+	return max(lease, c.MinLease)
+}
+
+// Validate reports the first invalid field as a *ConfigError naming it.
 func (c Config) Validate() error {
 	switch {
 	case c.KeyPrefix == "":
-		return errors.New(`idempotency: Config.KeyPrefix is required: choose a stable name such as "payments" (never the function's name, a rename would reset idempotency)`)
+		return configError("KeyPrefix", `required: choose a stable name such as "payments" (never the function's name, a rename would reset idempotency)`)
 	case c.TTL < time.Second:
-		return fmt.Errorf("idempotency: Config.TTL must be at least 1s, got %s", c.TTL)
+		return configError("TTL", "must be at least 1s, got %s", c.TTL)
 	case c.Lease < 0:
-		return fmt.Errorf("idempotency: Config.Lease must not be negative, got %s", c.Lease)
+		return configError("Lease", "must not be negative, got %s", c.Lease)
 	case c.LeaseMargin < 0:
-		return fmt.Errorf("idempotency: Config.LeaseMargin must not be negative, got %s", c.LeaseMargin)
+		return configError("LeaseMargin", "must not be negative, got %s", c.LeaseMargin)
 	case c.MinLease < time.Millisecond:
-		return fmt.Errorf("idempotency: Config.MinLease must be at least 1ms, got %s", c.MinLease)
+		return configError("MinLease", "must be at least 1ms, got %s", c.MinLease)
+	case c.TTL < c.MaxLease():
+		return configError("TTL", "%s is shorter than the longest lease, %s (%s): a record would expire while its claim is live and a second worker would run the effect again; raise TTL to at least %s, or set a shorter fixed Lease",
+			c.TTL, c.MaxLease(), c.leaseOrigin(), c.MaxLease())
 	case c.CacheSize < 0:
-		return fmt.Errorf("idempotency: Config.CacheSize must not be negative, got %d", c.CacheSize)
+		return configError("CacheSize", "must not be negative, got %d", c.CacheSize)
 	case c.FinishTimeout < 0:
-		return fmt.Errorf("idempotency: Config.FinishTimeout must not be negative, got %s", c.FinishTimeout)
+		return configError("FinishTimeout", "must not be negative, got %s", c.FinishTimeout)
 	}
 	return nil
+}
+
+// leaseOrigin says where MaxLease comes from, for error messages.
+func (c Config) leaseOrigin() string {
+	if c.Lease > 0 {
+		return "Config.Lease"
+	}
+	return fmt.Sprintf("Lambda's longest timeout %s plus LeaseMargin %s", LambdaTimeoutMax, c.LeaseMargin)
+}
+
+// ErrInvalidConfig is matched (errors.Is) by every *ConfigError.
+var ErrInvalidConfig = errors.New("idempotency: invalid config")
+
+// ConfigError names the Config field that is invalid and why.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("idempotency: Config.%s: %s", e.Field, e.Problem)
+}
+
+// Is makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+func configError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
 }

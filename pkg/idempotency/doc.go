@@ -19,7 +19,14 @@
 //
 // Guard.ClaimAhead claims the keys of a whole batch in one request (with a
 // store that implements BatchClaimer), so each piece of work then needs only
-// its completion; it never changes an outcome, only its cost.
+// its completion; twins (two deliveries of one key in the batch) are
+// answered together, one executing and the other replaying its result.
+//
+// For effects that are writes to the store itself (DynamoDB), [CommitBatch]
+// needs no claim: each effect's writes commit in one transaction with its
+// key's COMPLETED record, many effects per request (a store that implements
+// [BatchCommitter]). A stalled worker cannot apply an effect twice, because
+// there is no lease to outlive.
 //
 // # What is guaranteed
 //

@@ -33,9 +33,18 @@ var (
 	// run unclaimed; retry the message later.
 	ErrStoreFailed = errors.New("idempotency: store failed")
 
-	// ErrTxUnsupported is returned by DoTx when the Guard's store cannot commit
-	// writes with the completion.
+	// ErrTxUnsupported is returned by CommitBatch when the Guard's store
+	// cannot commit writes with the completion (a Valkey/Redis store cannot
+	// be atomic with DynamoDB writes: use Do for such effects).
 	ErrTxUnsupported = errors.New("idempotency: store does not support transactional completion")
+
+	// ErrContended means the store refused a transaction for contention:
+	// conflicts with concurrent transactions on the same items (a hot
+	// counter), or throttling, for longer than the retries allowed. Nothing
+	// was written. It is not a store outage (it does not match
+	// ErrStoreFailed): the message is retried later; a hot item's write
+	// rate is the limit (DynamoDB: about 1,000 writes a second per item).
+	ErrContended = errors.New("idempotency: store contended (transaction conflicts or throttling outlasted the retries)")
 )
 
 // StoreError is a failure of the store during one operation. It matches

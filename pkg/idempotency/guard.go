@@ -51,34 +51,6 @@ func (g *Guard) Do(ctx context.Context, key string, payload []byte, fn Func) (Re
 	})
 }
 
-// DoTx is Do for effects that are writes to the store itself: fn returns the
-// result and the writes, and the Guard's store commits them together with the
-// completion in one transaction. If the claim was taken over meanwhile,
-// nothing is written and the error is ErrLeaseLost: the effect happens exactly
-// once even when a worker stalls past its lease. The Guard's store must
-// implement TxCompleter[W] (dynamostore.Store does, with
-// W = types.TransactWriteItem); otherwise DoTx returns ErrTxUnsupported
-// without claiming.
-func DoTx[W any](ctx context.Context, g *Guard, key string, payload []byte, fn func(ctx context.Context) ([]byte, []W, error)) (Result, error) {
-	tx, ok := g.store.(TxCompleter[W])
-	if !ok {
-		return Result{}, fmt.Errorf("%w: %T does not implement TxCompleter[%T]", ErrTxUnsupported, g.store, *new(W))
-	}
-	return g.run(ctx, key, payload, func(ctx context.Context) ([]byte, completion, error) {
-		data, writes, err := fn(ctx)
-		return data, func(ctx context.Context, key, token string, expiresAt time.Time) error {
-			err := tx.CompleteTx(ctx, key, token, data, expiresAt, writes)
-			if err != nil && !errors.Is(err, ErrLeaseLost) {
-				// The transaction wrote nothing (or it did commit and the
-				// record is COMPLETED, so this release is refused): free the
-				// key so the retry runs without waiting for the lease.
-				_ = g.store.Release(ctx, key, token)
-			}
-			return err
-		}, err
-	})
-}
-
 // completion marks a claim completed, fenced by its token.
 type completion func(ctx context.Context, key, token string, expiresAt time.Time) error
 
@@ -96,14 +68,39 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 		}
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result, FromCache: true}, nil
 	}
-
-	var rec Record
-	var err error
-	if ahead, ok := g.claimed(ctx, in); ok {
-		in, rec, err = ahead.in, ahead.rec, ahead.err
-	} else {
-		rec, err = g.store.Claim(ctx, in)
+	ahead, first := g.claimed(ctx, in)
+	switch {
+	case ahead == nil:
+		rec, err := g.store.Claim(ctx, in)
+		return g.execute(ctx, in, rec, err, work)
+	case !first:
+		return ahead.await(ctx, in)
 	}
+	// This call answers for every twin of its key in the batch: they wait
+	// for its result, also when the work panics.
+	answered := false
+	defer func() {
+		if !answered {
+			ahead.answer(Result{}, errWorkPanicked)
+		}
+	}()
+	rec, err := ahead.rec, ahead.err
+	if ahead.unknown { // the batch claim's answer was lost: claim again with its token
+		rec, err = g.store.Claim(ctx, ahead.in)
+	}
+	res, err := g.execute(ctx, ahead.in, rec, err, work)
+	answered = true
+	ahead.answer(res, err)
+	return res, err
+}
+
+// errWorkPanicked is what the twins of a key learn when its work panicked.
+var errWorkPanicked = errors.New("idempotency: the work panicked")
+
+// execute goes on from a claim's outcome: it replays a completed record, or
+// runs work under the claim and completes the record (releasing it if the
+// work fails or panics).
+func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err error, work attempt) (Result, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrAlreadyCompleted):
@@ -143,9 +140,14 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 
 // finishContext lives as long as ctx and then FinishTimeout more, so that
 // finished work is still recorded (and failed work released) when the
-// caller's context ends (the Lambda deadline) just as the work returns.
+// caller's context ends (the Lambda deadline) just as the work returns. It
+// never outlives the time set by WithFinishBy.
 func (g *Guard) finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	base, cancelBy := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+	if by, ok := ctx.Value(finishByKey{}).(time.Time); ok {
+		base, cancelBy = context.WithDeadline(base, by)
+	}
+	fctx, cancel := context.WithCancel(base)
 	var mu sync.Mutex
 	var grace *time.Timer
 	stop := context.AfterFunc(ctx, func() {
@@ -161,7 +163,19 @@ func (g *Guard) finishContext(ctx context.Context) (context.Context, context.Can
 		}
 		mu.Unlock()
 		cancel()
+		cancelBy()
 	}
+}
+
+type finishByKey struct{}
+
+// WithFinishBy returns a context under which a Guard's completions and
+// releases end by t at the latest, even within FinishTimeout after ctx
+// ended. A batch processor sets it to the time it stops waiting for its
+// handlers (sqsbatch.FinishBy), so that a completion never commits after its
+// record was reported failed.
+func WithFinishBy(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, finishByKey{}, t)
 }
 
 func (g *Guard) release(ctx context.Context, in ClaimInput) error {
@@ -177,7 +191,10 @@ func (g *Guard) claimInput(key string, payload []byte, now time.Time, lease time
 		Token:      rand.Text(),
 		Now:        now,
 		LeaseUntil: now.Add(lease),
-		ExpiresAt:  now.Add(g.cfg.TTL),
+		// A claim never expires before its lease: a context whose deadline
+		// lies beyond the TTL (outside Lambda) would otherwise let a second
+		// worker take a live claim over.
+		ExpiresAt: now.Add(max(g.cfg.TTL, lease)),
 	}
 	if !g.cfg.SkipPayloadValidation {
 		in.PayloadHash = PayloadHash(payload)

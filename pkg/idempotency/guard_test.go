@@ -261,6 +261,7 @@ func TestCacheServesDuplicatesWithoutStoreAndHonoursTTL(t *testing.T) {
 	g := newGuard(t, store, func(c *idempotency.Config) {
 		c.CacheSize = 2
 		c.TTL = time.Minute
+		c.Lease = time.Second
 		c.Clock = clock.Now
 	})
 	var runs atomic.Int32
@@ -329,16 +330,12 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-func TestDoTxNeedsATxStore(t *testing.T) {
+func TestCommitBatchNeedsATxStore(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, memstore.New(), nil)
-	var runs atomic.Int32
-	_, err := idempotency.DoTx(context.Background(), g, "k", nil, func(context.Context) ([]byte, []string, error) {
-		runs.Add(1)
-		return nil, nil, nil
-	})
-	require.ErrorIs(t, err, idempotency.ErrTxUnsupported)
-	require.Zero(t, runs.Load())
+	res := idempotency.CommitBatch(context.Background(), g, []idempotency.TxItem[string]{{Key: "k", Writes: []string{"w"}}})
+	require.Len(t, res, 1)
+	require.ErrorIs(t, res[0].Err, idempotency.ErrTxUnsupported)
 }
 
 // Complete runs under the caller's context while it lives, however long the

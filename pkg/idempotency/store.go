@@ -46,14 +46,6 @@ type Store interface {
 	Get(ctx context.Context, key string) (Record, error)
 }
 
-// TxCompleter is a Store that can commit writes of type W atomically with a
-// completion: either the writes and the completion both happen, or neither
-// does. When the record no longer holds token it returns ErrLeaseLost and none
-// of the writes are applied.
-type TxCompleter[W any] interface {
-	CompleteTx(ctx context.Context, key, token string, result []byte, expiresAt time.Time, writes []W) error
-}
-
 // JudgeConflict gives the error Claim returns when a live record blocked the
 // claim. Stores call it so they all judge a conflict the same way.
 func JudgeConflict(existing Record, in ClaimInput) error {

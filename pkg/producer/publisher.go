@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
 // Sender is the SQS call the publisher makes. *sqs.Client implements it.
@@ -138,7 +138,7 @@ func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 		if len(retry) == 0 {
 			break
 		}
-		if attempt == p.cfg.MaxAttempts || sleep.For(ctx, backoff) != nil {
+		if attempt == p.cfg.MaxAttempts || backoff.Sleep(ctx, backoff) != nil {
 			for _, i := range retry {
 				rep.Failures = append(rep.Failures, lastErr[i])
 			}

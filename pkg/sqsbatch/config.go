@@ -3,7 +3,6 @@ package sqsbatch
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -83,17 +82,9 @@ type Config struct {
 	// deadline. Default time.Now.
 	Now func() time.Time
 
-	// Metrics, when set, receives each invocation's Counts as one line of
+	// Metrics, when set, writes each invocation's Counts as one line of
 	// CloudWatch Embedded Metric Format. Default nil: not written.
-	Metrics io.Writer
-
-	// MetricsNamespace is the CloudWatch namespace of the metrics written to
-	// Metrics. Default MetricsNamespaceDefault.
-	MetricsNamespace string
-
-	// MetricsDimensions are the CloudWatch dimensions of the metrics written
-	// to Metrics. Default none.
-	MetricsDimensions map[string]string
+	Metrics *EMF
 }
 
 // WithDefaults returns a copy of c with every unset field set to its default.
@@ -112,9 +103,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	if c.MetricsNamespace == "" {
-		c.MetricsNamespace = MetricsNamespaceDefault
 	}
 	return c
 }
@@ -147,6 +135,8 @@ func (c Config) validate() error {
 		return &ConfigError{"BreakAfter", "must not be negative"}
 	case c.FIFOMode != FIFOSkipGroup && c.FIFOMode != FIFOStrict:
 		return &ConfigError{"FIFOMode", fmt.Sprintf("unknown mode %d", c.FIFOMode)}
+	case c.Metrics != nil && c.Metrics.Writer == nil:
+		return &ConfigError{"Metrics.Writer", "required when Metrics is set"}
 	case c.DLQ != nil && c.DLQ.Client == nil:
 		return &ConfigError{"DLQ.Client", "required when DLQ is set"}
 	case c.DLQ != nil && c.DLQ.QueueURL == "" && c.DLQ.FIFOQueueURL == "":

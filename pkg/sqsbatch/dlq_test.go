@@ -102,14 +102,32 @@ func dlqFor(sender sqsbatch.Sender, url string, fifo bool) *sqsbatch.DLQ {
 	return &sqsbatch.DLQ{Client: sender, QueueURL: url}
 }
 
+// A fair queue (a standard queue whose records carry MessageGroupId) sends
+// its permanent failures to the standard DLQ, without a group.
+func TestFairQueueUsesTheStandardDLQ(t *testing.T) {
+	t.Parallel()
+	sender := &recordingSender{}
+	p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{DLQ: &sqsbatch.DLQ{Client: sender, QueueURL: "https://sqs/dlq"}})
+	ev := standard("perm-1")
+	ev.Records[0].Attributes = map[string]string{"MessageGroupId": "tenant-1"}
+	report, err := p.Process(context.Background(), ev)
+	require.NoError(t, err)
+	require.Empty(t, report.Response.BatchItemFailures)
+	o, _ := report.Outcome("perm-1")
+	require.Equal(t, sqsbatch.OutcomeSentToDLQ, o)
+	in := sender.inputs()
+	require.Len(t, in, 1)
+	require.Equal(t, "https://sqs/dlq", aws.ToString(in[0].QueueUrl))
+	require.Nil(t, in[0].MessageGroupId)
+}
+
 // A record whose kind of queue has no DLQ is reported, not dropped: one
 // consumer may serve a standard and a FIFO queue with only one DLQ set.
 func TestDLQOfTheOtherKindIsReported(t *testing.T) {
 	t.Parallel()
 	sender := &recordingSender{}
 	p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{DLQ: &sqsbatch.DLQ{Client: sender, QueueURL: "https://sqs/dlq"}})
-	ev := standard("perm-1")
-	ev.Records[0].Attributes = map[string]string{"MessageGroupId": "g"}
+	ev := fifo("perm-1")
 	report, err := p.Process(context.Background(), ev)
 	require.NoError(t, err)
 	require.Equal(t, []events.SQSBatchItemFailure{{ItemIdentifier: "perm-1"}}, report.Response.BatchItemFailures)

@@ -61,6 +61,6 @@
 // Logs: one structured line per record (message ID, outcome, duration, error
 // class and error text) through Config.Logger; the body is never logged.
 // Metrics: [Report] carries per-invocation [Counts], [Processor.Totals] the
-// running totals, and [WriteEMF] writes them as CloudWatch Embedded Metric
+// running totals, and [EMF.Write] writes them as CloudWatch Embedded Metric
 // Format.
 package sqsbatch

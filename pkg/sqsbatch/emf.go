@@ -2,6 +2,7 @@ package sqsbatch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -9,25 +10,26 @@ import (
 	"time"
 )
 
-// EMF says how WriteEMF labels the metrics it writes.
+// EMF is where and how Counts are written as CloudWatch Embedded Metric
+// Format (Config.Metrics).
 type EMF struct {
+	// Writer receives one line per Write. Required; in Lambda, standard
+	// output, which publishes the metrics.
+	Writer io.Writer
 	// Namespace is the CloudWatch namespace. Default MetricsNamespaceDefault.
 	Namespace string
 	// Dimensions are the CloudWatch dimensions. Default none.
 	Dimensions map[string]string
-	// Timestamp is the time of the data points. Default (zero): time.Now().
-	Timestamp time.Time
 }
 
-// WriteEMF writes c as one line of CloudWatch Embedded Metric Format: one
-// metric of unit Count per field of Counts, named like the field. In Lambda,
-// writing the line to standard output publishes the metrics.
-func WriteEMF(w io.Writer, c Counts, e EMF) error {
+// Write writes c, as of at, as one line of Embedded Metric Format: one
+// metric of unit Count per field of Counts, named like the field.
+func (e EMF) Write(c Counts, at time.Time) error {
+	if e.Writer == nil {
+		return errors.New("EMF.Writer is nil")
+	}
 	if e.Namespace == "" {
 		e.Namespace = MetricsNamespaceDefault
-	}
-	if e.Timestamp.IsZero() {
-		e.Timestamp = time.Now()
 	}
 	type definition struct {
 		Name string
@@ -51,7 +53,7 @@ func WriteEMF(w io.Writer, c Counts, e EMF) error {
 		doc[d] = e.Dimensions[d]
 	}
 	doc["_aws"] = map[string]any{
-		"Timestamp": e.Timestamp.UnixMilli(),
+		"Timestamp": at.UnixMilli(),
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  e.Namespace,
 			"Dimensions": [][]string{dims},
@@ -62,7 +64,7 @@ func WriteEMF(w io.Writer, c Counts, e EMF) error {
 	if err != nil {
 		return fmt.Errorf("encode EMF: %w", err)
 	}
-	if _, err := w.Write(append(line, '\n')); err != nil {
+	if _, err := e.Writer.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("write EMF: %w", err)
 	}
 	return nil

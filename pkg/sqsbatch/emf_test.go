@@ -45,8 +45,8 @@ func TestWriteEMF(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			tc.emf.Timestamp = time.UnixMilli(42)
-			err := sqsbatch.WriteEMF(&buf, sqsbatch.Counts{Records: 3, Succeeded: 2, Failed: 1}, tc.emf)
+			tc.emf.Writer = &buf
+			err := tc.emf.Write(sqsbatch.Counts{Records: 3, Succeeded: 2, Failed: 1}, time.UnixMilli(42))
 			if tc.wantErr {
 				require.Error(t, err)
 				return
@@ -72,7 +72,7 @@ func TestProcessorWritesMetricsPerInvocation(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	p := newProcessor(t, (&scripted{}).handle, sqsbatch.Config{
-		Metrics: &buf, MetricsNamespace: "orders", Now: func() time.Time { return time.UnixMilli(7) },
+		Metrics: &sqsbatch.EMF{Writer: &buf, Namespace: "orders"}, Now: func() time.Time { return time.UnixMilli(7) },
 	})
 	for range 2 {
 		_, err := p.Process(context.Background(), standard("ok-1", "fail-2"))

@@ -59,7 +59,7 @@ func TestDLQErrorAttribute(t *testing.T) {
 	p := newProcessor(t, func(context.Context, events.SQSMessage) error {
 		return sqsbatch.Permanent(sqsbatch.WithClass(errors.New(long), "validation"))
 	}, sqsbatch.Config{DLQ: &sqsbatch.DLQ{Client: sender, FIFOQueueURL: "https://sqs/dlq.fifo"}})
-	ev := standard("m-1")
+	ev := fifo("m-1")
 	ev.Records[0].Attributes = map[string]string{"MessageGroupId": "g"}
 	report, err := p.Process(context.Background(), ev)
 	require.NoError(t, err)

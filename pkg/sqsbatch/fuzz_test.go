@@ -23,7 +23,7 @@ const maxFuzzRecords = 64
 // must name only message IDs of the batch, each at most once.
 func FuzzHandler(f *testing.F) {
 	f.Add([]byte(`{"Records":[{"messageId":"a","body":"x"},{"messageId":"a","body":"y"}]}`), false)
-	f.Add([]byte(`{"Records":[{"messageId":"a","attributes":{"MessageGroupId":"g"}},{"messageId":"b","attributes":{"MessageGroupId":"g"}}]}`), true)
+	f.Add([]byte(`{"Records":[{"messageId":"a","eventSourceARN":"arn:aws:sqs:us-east-1:1:q.fifo","attributes":{"MessageGroupId":"g"}},{"messageId":"b","eventSourceARN":"arn:aws:sqs:us-east-1:1:q.fifo","attributes":{"MessageGroupId":"g"}}]}`), true)
 	f.Fuzz(func(t *testing.T, data []byte, strict bool) {
 		var ev events.SQSEvent
 		if json.Unmarshal(data, &ev) != nil {

@@ -14,6 +14,13 @@ import (
 // the invocation runs out of time.
 type Handler func(ctx context.Context, msg events.SQSMessage) error
 
+// BatchHandler processes several records at once (see NewBatch). It
+// returns one error per record, in the order of msgs, each meaning what a
+// Handler's error means. It must honour ctx: it is cancelled when the
+// invocation runs out of time, and records it could not finish must then
+// get an error.
+type BatchHandler func(ctx context.Context, msgs []events.SQSMessage) []error
+
 // JSONHandler processes one SQS record whose body has been decoded into T.
 type JSONHandler[T any] func(ctx context.Context, msg events.SQSMessage, body T) error
 

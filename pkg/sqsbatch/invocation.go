@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // Record states while an invocation runs.
@@ -50,12 +52,13 @@ func newInvocation(p *Processor, pl plan) *invocation {
 // like the batch ("" for duplicates). It returns at the latest at the
 // budget's abandon point.
 func (inv *invocation) run(ctx context.Context) []Outcome {
-	b := newBudget(ctx, inv.p.cfg.Now(), inv.p.cfg.SafetyMargin)
+	now := inv.p.cfg.Now()
+	b := newBudget(ctx, now, inv.p.cfg.SafetyMargin)
 	inv.runCtx, inv.sendCtx = ctx, ctx
 	var abandon <-chan time.Time
 	if b.limited {
 		var cancelRun, cancelSend context.CancelFunc
-		inv.runCtx, cancelRun = context.WithTimeout(ctx, b.stop)
+		inv.runCtx, cancelRun = context.WithTimeout(context.WithValue(ctx, finishByKey{}, now.Add(b.abandon)), b.stop)
 		defer cancelRun()
 		inv.sendCtx, cancelSend = context.WithTimeout(ctx, b.abandon)
 		defer cancelSend()
@@ -63,13 +66,17 @@ func (inv *invocation) run(ctx context.Context) []Outcome {
 		defer timer.Stop()
 		abandon = timer.C
 	}
-	workers := min(inv.p.cfg.Concurrency, len(inv.plan.units))
-	if workers == 0 {
-		close(inv.done)
-	}
-	inv.active.Store(int64(workers))
-	for range workers {
-		go inv.work()
+	if inv.p.batch != nil {
+		go inv.waves()
+	} else {
+		workers := min(inv.p.cfg.Concurrency, len(inv.plan.units))
+		if workers == 0 {
+			close(inv.done)
+		}
+		inv.active.Store(int64(workers))
+		for range workers {
+			go inv.work()
+		}
 	}
 	select {
 	case <-inv.done:
@@ -98,14 +105,9 @@ func (inv *invocation) work() {
 func (inv *invocation) runUnit(unit []int) bool {
 	failed := false
 	for _, i := range unit {
-		var o Outcome
-		switch {
-		case failed:
+		o := inv.blocked()
+		if failed {
 			o = OutcomeSkipped
-		case inv.runCtx.Err() != nil:
-			o = OutcomeDeadline
-		case inv.breaker.isOpen():
-			o = OutcomeBreaker
 		}
 		if o != "" {
 			// Deadline and breaker stay closed once closed, so the rest of
@@ -134,10 +136,17 @@ var blockedClass = map[Outcome]string{
 
 // runRecord runs the handler on record i and records its outcome.
 func (inv *invocation) runRecord(i int) Outcome {
+	began := inv.p.cfg.Now()
+	err := inv.p.call(inv.runCtx, inv.plan.records[i])
+	return inv.settle(i, err, began)
+}
+
+// settle turns the handler's error for record i into its outcome (sending
+// a permanent failure to the DLQ when one is configured), feeds the
+// breaker, and records the outcome.
+func (inv *invocation) settle(i int, err error, began time.Time) Outcome {
 	cfg := &inv.p.cfg
 	msg := inv.plan.records[i]
-	began := cfg.Now()
-	err := inv.p.call(inv.runCtx, msg)
 	var o Outcome
 	class := ClassOf(err)
 	switch {
@@ -163,6 +172,70 @@ func (inv *invocation) runRecord(i int) Outcome {
 	}
 	inv.record(i, o, cfg.Now().Sub(began), class, err)
 	return o
+}
+
+// waves runs a BatchHandler: each wave hands it the next record of every
+// unit still going (one record per FIFO message group, every record of a
+// standard queue), so a group's records run in order and a failed record
+// stops its group before anything later in it is handed over.
+func (inv *invocation) waves() {
+	defer close(inv.done)
+	next := make([]int, len(inv.plan.units)) // position in each unit; -1 once it stopped
+	for {
+		var wave, units []int
+		for u, unit := range inv.plan.units {
+			if next[u] >= 0 && next[u] < len(unit) {
+				wave = append(wave, unit[next[u]])
+				units = append(units, u)
+			}
+		}
+		if len(wave) == 0 {
+			return
+		}
+		if o := inv.blocked(); o != "" {
+			for _, u := range units {
+				for _, i := range inv.plan.units[u][next[u]:] {
+					if !inv.record(i, o, 0, blockedClass[o], nil) {
+						return
+					}
+				}
+			}
+			return
+		}
+		msgs := make([]events.SQSMessage, len(wave))
+		for k, i := range wave {
+			if !inv.start(i) {
+				return
+			}
+			msgs[k] = inv.plan.records[i]
+		}
+		began := inv.p.cfg.Now()
+		errs := inv.p.callBatch(inv.runCtx, msgs)
+		for k, i := range wave {
+			u := units[k]
+			next[u]++
+			if inv.settle(i, errs[k], began).Reported() {
+				for _, j := range inv.plan.units[u][next[u]:] {
+					if !inv.record(j, OutcomeSkipped, 0, ClassSkipped, nil) {
+						return
+					}
+				}
+				next[u] = -1
+			}
+		}
+	}
+}
+
+// blocked is the outcome of records that may not start now: the deadline
+// or an open breaker; "" when they may.
+func (inv *invocation) blocked() Outcome {
+	switch {
+	case inv.runCtx.Err() != nil:
+		return OutcomeDeadline
+	case inv.breaker.isOpen():
+		return OutcomeBreaker
+	}
+	return ""
 }
 
 func isContextError(err error) bool {

@@ -52,9 +52,12 @@ func newPlan(records []events.SQSMessage, mode FIFOMode) (plan, error) {
 	return p, nil
 }
 
-// isFIFORecord reports whether a record comes from a FIFO queue.
+// isFIFORecord reports whether a record comes from a FIFO queue: its
+// eventSourceARN ends in ".fifo". A MessageGroupId alone says nothing:
+// standard queues carry group IDs too (fair queues), and their records are
+// neither ordered nor deduplicated by SQS.
 func isFIFORecord(m *events.SQSMessage) bool {
-	return strings.HasSuffix(m.EventSourceARN, ".fifo") || m.Attributes[attrMessageGroupID] != ""
+	return strings.HasSuffix(m.EventSourceARN, ".fifo")
 }
 
 // groups splits the unique records by message group, keeping batch order

@@ -14,6 +14,7 @@ import (
 // concurrent use; create one per Lambda function, outside the handler.
 type Processor struct {
 	handler Handler
+	batch   BatchHandler // set instead of handler by NewBatch
 	cfg     Config
 
 	mu     sync.Mutex
@@ -54,6 +55,24 @@ func New(h Handler, cfg Config) (*Processor, error) {
 		return nil, err
 	}
 	return &Processor{handler: h, cfg: cfg}, nil
+}
+
+// NewBatch returns a Processor that hands records to h several at a time:
+// in waves of one record per FIFO message group (every record, on a
+// standard queue), so that h can apply them together, for example in shared
+// transactions. Ordering, the deadline, the breaker, the DLQ of permanent
+// failures, logs and metrics are those of New: a record whose group failed
+// earlier is never handed over, and no wave starts after the safety margin.
+// Config.Concurrency does not apply; h bounds its own work.
+func NewBatch(h BatchHandler, cfg Config) (*Processor, error) {
+	if h == nil {
+		return nil, errors.New("sqsbatch: nil batch handler")
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Processor{batch: h, cfg: cfg}, nil
 }
 
 // NewJSON returns a Processor whose records are decoded from JSON into T
@@ -119,10 +138,33 @@ func (p *Processor) finish(ctx context.Context, c Counts) {
 	if p.cfg.Metrics == nil {
 		return
 	}
-	e := EMF{Namespace: p.cfg.MetricsNamespace, Dimensions: p.cfg.MetricsDimensions, Timestamp: p.cfg.Now()}
-	if err := WriteEMF(p.cfg.Metrics, c, e); err != nil {
+	if err := p.cfg.Metrics.Write(c, p.cfg.Now()); err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "sqsbatch: write metrics", "error", err.Error())
 	}
+}
+
+// callBatch runs the batch handler on one wave, turning a panic into a
+// *PanicError for every record of the wave, and a result of the wrong length
+// into an error for each record.
+func (p *Processor) callBatch(ctx context.Context, msgs []events.SQSMessage) (errs []error) {
+	defer func() {
+		if v := recover(); v != nil {
+			pe := &PanicError{Value: v, Stack: debug.Stack()}
+			errs = make([]error, len(msgs))
+			for i := range errs {
+				errs[i] = pe
+			}
+		}
+	}()
+	errs = p.batch(ctx, msgs)
+	if len(errs) != len(msgs) {
+		bad := fmt.Errorf("sqsbatch: batch handler returned %d results for %d records", len(errs), len(msgs))
+		errs = make([]error, len(msgs))
+		for i := range errs {
+			errs[i] = bad
+		}
+	}
+	return errs
 }
 
 // call runs the handler, turning a panic into a *PanicError.

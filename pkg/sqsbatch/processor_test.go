@@ -206,7 +206,6 @@ func TestWithDefaults(t *testing.T) {
 	cfg := sqsbatch.Config{}.WithDefaults()
 	require.Equal(t, sqsbatch.ConcurrencyDefault, cfg.Concurrency)
 	require.Equal(t, sqsbatch.SafetyMarginDefault, cfg.SafetyMargin)
-	require.Equal(t, sqsbatch.MetricsNamespaceDefault, cfg.MetricsNamespace)
 	require.Equal(t, sqsbatch.FIFOSkipGroup, cfg.FIFOMode)
 	require.NotNil(t, cfg.Logger)
 	require.NotNil(t, cfg.Now)

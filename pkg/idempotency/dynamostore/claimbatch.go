@@ -2,7 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -19,9 +18,6 @@ var _ idempotency.BatchClaimer = (*Store)(nil)
 // DynamoDB's limit of actions per TransactWriteItems.
 const MaxClaimsPerTx = 100
 
-// claimBatchRounds bounds the transactions per chunk: each round removes
-// the claims that failed their condition and tries the rest again.
-const claimBatchRounds = 4
 
 // ClaimBatch implements idempotency.BatchClaimer: the claims go in
 // TransactWriteItems of up to MaxClaimsPerTx conditional puts (Claim's
@@ -54,15 +50,20 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 // batch (a 10,000-record batch makes 100 of them).
 const claimBatchConcurrency = 4
 
-// claimChunk claims up to MaxClaimsPerTx inputs, filling out.
+// claimChunk claims up to MaxClaimsPerTx inputs, filling out. Claims whose
+// condition failed are judged from the existing item and dropped, and the
+// rest are sent again at once; a transaction cancelled for contention
+// (conflicts, throttling) is sent again after a jittered backoff. Inputs
+// still pending when that gives up, or after another error, get an error
+// outcome: the Guard then claims them again with the same owner token.
 func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out []idempotency.ClaimOutcome) {
 	pending := make([]int, len(in))
 	for i := range pending {
 		pending[i] = i
 	}
-	backoff := conflictBackoff
+	retry := s.retries()
 	var err error
-	for round := 0; round < claimBatchRounds && len(pending) > 0; round++ {
+	for len(pending) > 0 {
 		items := make([]types.TransactWriteItem, len(pending))
 		for j, i := range pending {
 			items[j] = types.TransactWriteItem{Put: s.claimPut(claimItem(in[i]), in[i].Now)}
@@ -74,19 +75,13 @@ func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out
 			}
 			return
 		}
-		var canceled *types.TransactionCanceledException
-		if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != len(pending) {
+		reasons, ok := cancellation(err)
+		if !ok || len(reasons) != len(pending) {
 			break
-		}
-		if isTransactionConflict(err) {
-			if sleepJittered(ctx, backoff) != nil {
-				break
-			}
-			backoff *= 2
 		}
 		var rest []int
 		for j, i := range pending {
-			r := canceled.CancellationReasons[j]
+			r := reasons[j]
 			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
 				rest = append(rest, i)
 				continue
@@ -102,16 +97,18 @@ func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out
 			}
 			out[i].Record, out[i].Err = rec, idempotency.JudgeConflict(rec, in[i])
 		}
+		if len(rest) == len(pending) { // no progress: only contention is worth another try
+			if !contended(reasons) {
+				break
+			}
+			if werr := retry.wait(ctx, err); werr != nil {
+				err = werr
+				break
+			}
+		}
 		pending = rest
 	}
 	for _, i := range pending {
-		out[i].Err = fmt.Errorf("claim %s in a batch: %w", in[i].Key, errOrGaveUp(err))
+		out[i].Err = fmt.Errorf("claim %s in a batch: %w", in[i].Key, err)
 	}
-}
-
-func errOrGaveUp(err error) error {
-	if err != nil {
-		return err
-	}
-	return errors.New("gave up")
 }

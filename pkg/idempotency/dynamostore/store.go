@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 
@@ -18,11 +19,13 @@ import (
 type Store struct {
 	api   API
 	table string
+	sleep func(ctx context.Context, d time.Duration) error // between contended attempts
 }
 
 var (
-	_ idempotency.Store                                = (*Store)(nil)
-	_ idempotency.TxCompleter[types.TransactWriteItem] = (*Store)(nil)
+	_ idempotency.Store                 = (*Store)(nil)
+	_ idempotency.BatchClaimer          = (*Store)(nil)
+	_ idempotency.BatchCommitter[Write] = (*Store)(nil)
 )
 
 // New returns a Store on table through api (in practice a *dynamodb.Client).
@@ -33,7 +36,7 @@ func New(api API, table string) (*Store, error) {
 	if table == "" {
 		return nil, errors.New("dynamostore: New: table name is empty (set it to the idempotency table, e.g. from IDEMPOTENCY_TABLE)")
 	}
-	return &Store{api: api, table: table}, nil
+	return &Store{api: api, table: table, sleep: backoff.Sleep}, nil
 }
 
 // Table is the name of the table the store writes to.

@@ -134,80 +134,33 @@ func TestCrashedClaimIsTakenOverAfterLease(t *testing.T) {
 	require.EqualValues(t, 1, runs.Load())
 }
 
-// ledgerPut is a downstream write: one item in the ledger table.
-func ledgerPut(table, entry string) types.TransactWriteItem {
-	return types.TransactWriteItem{Put: &types.Put{
-		TableName: aws.String(table),
-		Item: map[string]types.AttributeValue{
-			"account": &types.AttributeValueMemberS{Value: "acc-1"},
-			"entry":   &types.AttributeValueMemberS{Value: entry},
-		},
-	}}
-}
-
-// A claims; A's lease expires; B claims and completes; A's Complete and
-// CompleteTx are refused and A's transactional write never lands.
+// A claims; A's lease expires; B claims and completes; A's Complete is
+// refused.
 func TestZombieIsFencedOut(t *testing.T) {
 	t.Parallel()
-	client := awstest.DynamoDB(t)
-	store := newStore(t, client)
-	ledger := awstest.NewTable(t, client, awstest.LedgerTable)
+	store := newStore(t, awstest.DynamoDB(t))
 	now := time.Now()
 	zombie := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = func() time.Time { return now } })
 	winner := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now.Add(2 * time.Second) } })
 	ctx := context.Background()
-
-	for _, mode := range []string{"plain", "tx"} {
-		t.Run(mode, func(t *testing.T) {
-			key := "evt-" + mode
-			stalled, resume := make(chan struct{}), make(chan struct{})
-			zombieDone := make(chan error, 1)
-			go func() {
-				var err error
-				if mode == "tx" {
-					_, err = idempotency.DoTx(ctx, zombie, key, nil, func(context.Context) ([]byte, []types.TransactWriteItem, error) {
-						close(stalled)
-						<-resume
-						return []byte("zombie"), []types.TransactWriteItem{ledgerPut(ledger, "zombie-"+mode)}, nil
-					})
-				} else {
-					_, err = zombie.Do(ctx, key, nil, func(context.Context) ([]byte, error) {
-						close(stalled)
-						<-resume
-						return []byte("zombie"), nil
-					})
-				}
-				zombieDone <- err
-			}()
-			<-stalled
-			_, err := idempotency.DoTx(ctx, winner, key, nil, func(context.Context) ([]byte, []types.TransactWriteItem, error) {
-				return []byte("winner"), []types.TransactWriteItem{ledgerPut(ledger, "winner-"+mode)}, nil
-			})
-			require.NoError(t, err)
-			close(resume)
-			require.ErrorIs(t, <-zombieDone, idempotency.ErrLeaseLost)
-
-			rec, err := store.Get(ctx, idempotency.StoredKey("test", key))
-			require.NoError(t, err)
-			require.Equal(t, "winner", string(rec.Result))
-			require.True(t, itemExists(t, client, ledger, "winner-"+mode))
-			require.False(t, itemExists(t, client, ledger, "zombie-"+mode), "the fenced transaction wrote nothing")
+	stalled, resume := make(chan struct{}), make(chan struct{})
+	zombieDone := make(chan error, 1)
+	go func() {
+		_, err := zombie.Do(ctx, "evt-1", nil, func(context.Context) ([]byte, error) {
+			close(stalled)
+			<-resume
+			return []byte("zombie"), nil
 		})
-	}
-}
-
-func itemExists(t *testing.T, client *dynamodb.Client, table, entry string) bool {
-	t.Helper()
-	out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(table),
-		Key: map[string]types.AttributeValue{
-			"account": &types.AttributeValueMemberS{Value: "acc-1"},
-			"entry":   &types.AttributeValueMemberS{Value: entry},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+		zombieDone <- err
+	}()
+	<-stalled
+	_, err := winner.Do(ctx, "evt-1", nil, func(context.Context) ([]byte, error) { return []byte("winner"), nil })
 	require.NoError(t, err)
-	return out.Item != nil
+	close(resume)
+	require.ErrorIs(t, <-zombieDone, idempotency.ErrLeaseLost)
+	rec, err := store.Get(ctx, idempotency.StoredKey("test", "evt-1"))
+	require.NoError(t, err)
+	require.Equal(t, "winner", string(rec.Result))
 }
 
 func TestPayloadMismatchDoesNotRun(t *testing.T) {

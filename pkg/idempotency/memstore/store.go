@@ -5,16 +5,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 
 // Store is an in-memory idempotency.Store. The zero value is not usable; call
 // New.
 type Store struct {
-	mu      sync.Mutex
-	records map[string]idempotency.Record
-	latency time.Duration
+	mu         sync.Mutex
+	records    map[string]idempotency.Record
+	downstream map[string]string // items written by CommitBatch
+	latency    time.Duration
 }
 
 // Option configures a Store.
@@ -26,7 +27,7 @@ func WithLatency(d time.Duration) Option { return func(s *Store) { s.latency = d
 
 // New returns an empty Store.
 func New(opts ...Option) *Store {
-	s := &Store{records: make(map[string]idempotency.Record)}
+	s := &Store{records: make(map[string]idempotency.Record), downstream: make(map[string]string)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -36,7 +37,7 @@ func New(opts ...Option) *Store {
 var _ idempotency.Store = (*Store)(nil)
 
 func (s *Store) wait(ctx context.Context) error {
-	if err := sleep.For(ctx, s.latency); err != nil {
+	if err := backoff.Sleep(ctx, s.latency); err != nil {
 		return err
 	}
 	return ctx.Err()
@@ -140,4 +141,65 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 		out[i].Record, out[i].Err = s.claimLocked(c)
 	}
 	return out, nil
+}
+
+// Write is a write to the store's own in-memory items, committed with a
+// record by CommitBatch (for tests, examples and modelled benchmarks).
+type Write struct {
+	Item     string
+	Value    string
+	IfAbsent bool // the write's condition: Item does not exist yet
+}
+
+var _ idempotency.BatchCommitter[Write] = (*Store)(nil)
+
+// CommitBatch implements idempotency.BatchCommitter: one wait for the whole
+// batch, then each input, in order, committed whole or not at all.
+func (s *Store) CommitBatch(ctx context.Context, in []idempotency.CommitInput[Write]) []idempotency.CommitOutcome {
+	out := make([]idempotency.CommitOutcome, len(in))
+	if err := s.wait(ctx); err != nil {
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range in {
+		if existing, ok := s.records[c.Key]; ok && existing.Live(c.Now) {
+			out[i] = idempotency.CommitOutcome{Record: existing, Err: idempotency.JudgeConflict(existing, idempotency.ClaimInput{Key: c.Key, PayloadHash: c.PayloadHash, Now: c.Now})}
+			continue
+		}
+		if j, v, failed := s.failedCondition(c.Writes); failed {
+			out[i].Err = &idempotency.WriteConditionError{Index: j, Existing: v}
+			continue
+		}
+		for _, w := range c.Writes {
+			s.downstream[w.Item] = w.Value
+		}
+		s.records[c.Key] = idempotency.Record{
+			Key: c.Key, Status: idempotency.StatusCompleted, ExpiresAt: c.ExpiresAt.Truncate(time.Second),
+			PayloadHash: c.PayloadHash, Result: append([]byte(nil), c.Result...),
+		}
+	}
+	return out
+}
+
+// failedCondition returns the first write whose condition fails, with the
+// existing value. s.mu is held.
+func (s *Store) failedCondition(writes []Write) (index int, existing string, failed bool) {
+	for j, w := range writes {
+		if v, ok := s.downstream[w.Item]; ok && w.IfAbsent {
+			return j, v, true
+		}
+	}
+	return 0, "", false
+}
+
+// Item returns the value CommitBatch wrote to item, and false if none.
+func (s *Store) Item(item string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.downstream[item]
+	return v, ok
 }

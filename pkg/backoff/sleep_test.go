@@ -1,4 +1,4 @@
-package sleep_test
+package backoff_test
 
 import (
 	"context"
@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
 func TestForWaits(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
-	require.NoError(t, sleep.For(context.Background(), 20*time.Millisecond))
+	require.NoError(t, backoff.Sleep(context.Background(), 20*time.Millisecond))
 	require.GreaterOrEqual(t, time.Since(began), 20*time.Millisecond)
 }
 
@@ -21,5 +21,5 @@ func TestForEndsWithTheContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	require.ErrorIs(t, sleep.For(ctx, time.Hour), context.Canceled)
+	require.ErrorIs(t, backoff.Sleep(ctx, time.Hour), context.Canceled)
 }
