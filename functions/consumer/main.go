@@ -28,7 +28,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
-	proc, _, err := ledger.NewApp(cfg, ledger.AppClients{
+	handler, err := ledger.NewConsumer(cfg, ledger.AppClients{
 		DynamoDB: dynamodb.NewFromConfig(awsCfg),
 		DLQ:      sqs.NewFromConfig(awsCfg),
 	}, os.Stdout)
@@ -36,5 +36,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(proc.Handle)
+	lambda.Start(handler.Handle)
 }

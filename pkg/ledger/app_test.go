@@ -10,6 +10,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -23,21 +24,31 @@ func TestLoadAppConfigDefaults(t *testing.T) {
 	require.Equal(t, "payments", cfg.KeyPrefix)
 	require.Equal(t, time.Hour, cfg.TTL)
 	require.Equal(t, sqskey.SourceDefault, cfg.Keys)
-	require.Equal(t, ledger.ModeTx, cfg.Mode)
 	require.Equal(t, 8, cfg.Concurrency)
-	require.Equal(t, ledger.CacheSizeDefault, cfg.CacheSize)
-	require.True(t, cfg.ClaimAhead)
+	require.Equal(t, sqsonce.CacheSizeDefault, cfg.CacheSize)
+	require.Equal(t, sqsonce.BreakAfterDefault, cfg.BreakAfter)
 }
 
 func TestLoadAppConfigNamesEveryBadVariable(t *testing.T) {
 	t.Parallel()
 	_, err := ledger.LoadAppConfig(env(map[string]string{
-		"IDEMPOTENCY_TTL": "soon", "CONCURRENCY": "0", "KEY_SOURCE": "id", "COMPLETION_MODE": "fast", "LOG_LEVEL": "loud", "CLAIM_AHEAD": "maybe",
+		"IDEMPOTENCY_TTL": "soon", "CONCURRENCY": "0", "KEY_SOURCE": "id", "LOG_LEVEL": "loud",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "COMPLETION_MODE", "LOG_LEVEL", "CLAIM_AHEAD"} {
+	for _, name := range []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "LOG_LEVEL"} {
 		require.Contains(t, err.Error(), name)
 	}
+}
+
+// A TTL shorter than the longest lease is refused at the cold start, with
+// both values named.
+func TestLoadAppConfigRefusesTTLShorterThanTheLease(t *testing.T) {
+	t.Parallel()
+	_, err := ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "10s"}))
+	require.ErrorContains(t, err, "IDEMPOTENCY_TTL: 10s is shorter than the longest lease, 15m5s")
+	cfg, err := ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "96h"}))
+	require.NoError(t, err)
+	require.Equal(t, 96*time.Hour, cfg.TTL)
 }
 
 func TestNewAppWiresBothPermanentDLQs(t *testing.T) {
@@ -53,7 +64,7 @@ func TestNewAppWiresBothPermanentDLQs(t *testing.T) {
 			t.Parallel()
 			cfg := tc.cfg
 			cfg.IdempotencyTable, cfg.LedgerTable, cfg.KeyPrefix, cfg.TTL = "i", "l", "p", time.Hour
-			_, _, err := ledger.NewApp(cfg, ledger.AppClients{DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1"})}, io.Discard)
+			_, err := ledger.NewConsumer(cfg, ledger.AppClients{DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1"})}, io.Discard)
 			require.ErrorContains(t, err, "no SQS client", "a DLQ URL without a client is refused, not ignored")
 		})
 	}

@@ -3,51 +3,42 @@ package ledger_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // stack is the real consumer on its own tables on the local AWS.
 type stack struct {
-	proc     ledger.Handler
-	consumer *ledger.Consumer
-	db       *dynamodb.Client
-	ledger   string
+	handler *sqsonce.Handler
+	db      *dynamodb.Client
+	ledger  string
+	idem    string // the idempotency table
 }
 
-func newStack(t *testing.T, mode ledger.Mode, keys string, concurrency int, claimAhead bool) stack {
+func newStack(t *testing.T, keys string) stack {
 	t.Helper()
 	db := awstest.DynamoDB(t)
-	store, err := dynamostore.New(db, awstest.NewTable(t, db, awstest.IdempotencyTable))
-	require.NoError(t, err)
-	guard, err := idempotency.NewGuard(store, idempotency.Config{KeyPrefix: "payments"})
-	require.NoError(t, err)
 	src, err := sqskey.Parse(keys)
 	require.NoError(t, err)
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable)}
-	st.consumer, err = ledger.NewConsumer(ledger.ConsumerConfig{Guard: guard, DB: db, Table: st.ledger, Mode: mode, Keys: src, Logger: quiet})
-	require.NoError(t, err)
-	proc, err := sqsbatch.New(st.consumer.Handle, sqsbatch.Config{Concurrency: concurrency, IsOutage: ledger.IsOutage, Logger: quiet})
-	st.proc = proc
-	if claimAhead {
-		st.proc = st.consumer.ClaimAhead(proc)
-	}
+	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable), idem: awstest.NewTable(t, db, awstest.IdempotencyTable)}
+	st.handler, err = ledger.NewConsumer(ledger.AppConfig{
+		IdempotencyTable: st.idem, LedgerTable: st.ledger,
+		KeyPrefix: "payments", TTL: time.Hour, Keys: src, Concurrency: 4, CacheSize: 16, BreakAfter: 3,
+	}, ledger.AppClients{DynamoDB: db}, io.Discard)
 	require.NoError(t, err)
 	return st
 }
@@ -103,8 +94,8 @@ func TestFixtures(t *testing.T) {
 		keys         string
 		wantFailures []string // of the last file
 		ledger       map[string]want
-		replayed     int64
-		already      int64 // applied before, caught by the ledger's own entry condition
+		replayed     int
+		already      int // applied before, caught by the ledger's own entry condition
 	}{
 		{name: "single", files: []string{"single.json"},
 			ledger: map[string]want{"acc-1": {250, []string{"evt-1"}}}},
@@ -136,35 +127,69 @@ func TestFixtures(t *testing.T) {
 			},
 			ledger: map[string]want{"acc-6": {70, []string{"evt-401", "evt-408"}}}},
 	} {
-		for _, v := range []struct {
-			mode       ledger.Mode
-			claimAhead bool
-		}{{ledger.ModeTx, false}, {ledger.ModePlain, false}, {ledger.ModeTx, true}, {ledger.ModePlain, true}} {
-			mode := v.mode
-			name := tc.name + "/" + string(mode)
-			if v.claimAhead {
-				name += "+claim-ahead"
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := newStack(t, tc.keys)
+			var resp events.SQSEventResponse
+			for _, f := range tc.files {
+				var err error
+				resp, err = st.handler.Handle(context.Background(), loadEvent(t, f))
+				require.NoError(t, err)
 			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				// One record at a time, so a duplicate within a batch finds its
-				// twin completed (concurrent twins are covered elsewhere).
-				st := newStack(t, mode, tc.keys, 1, v.claimAhead)
-				var resp events.SQSEventResponse
-				for _, f := range tc.files {
-					var err error
-					resp, err = st.proc.Handle(context.Background(), loadEvent(t, f))
-					require.NoError(t, err)
-				}
-				want := tc.wantFailures
-				if want == nil {
-					want = []string{}
-				}
-				require.Equal(t, want, failures(resp))
-				requireLedger(t, st, tc.ledger)
-				require.Equal(t, tc.replayed, st.consumer.Stats().Replayed)
-				require.Equal(t, tc.already, st.consumer.Stats().AlreadyApplied)
-			})
-		}
+			want := tc.wantFailures
+			if want == nil {
+				want = []string{}
+			}
+			require.Equal(t, want, failures(resp))
+			requireLedger(t, st, tc.ledger)
+			require.Equal(t, tc.replayed, st.handler.Totals().Replayed)
+			require.Equal(t, tc.already, st.handler.Totals().AlreadyApplied)
+		})
 	}
+}
+
+// sqsEvent is a batch of ledger events, each in its own message.
+func sqsEvent(ids []string, bodies ...string) events.SQSEvent {
+	var ev events.SQSEvent
+	for i, b := range bodies {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: ids[i], Body: b, EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:events"})
+	}
+	return ev
+}
+
+// When the key does not catch a repeat of an event (a message-id key, or an
+// expired record), the ledger's own entry decides: the same event is
+// "already applied" and its key completed, so later copies replay at the
+// cost of one request; an event id reused with another amount is never
+// acknowledged: it is a permanent payload mismatch, and nothing is written.
+func TestRepeatedEventIdIsJudgedByItsEntry(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, "message-id")
+	ctx := context.Background()
+	body := func(amount int) string {
+		return fmt.Sprintf(`{"id":"evt-9","account":"acc-9","amount":%d,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`, amount)
+	}
+	resp, err := st.handler.Handle(ctx, sqsEvent([]string{"m-1"}, body(250)))
+	require.NoError(t, err)
+	require.Empty(t, failures(resp))
+
+	report, err := st.handler.Process(ctx, sqsEvent([]string{"m-2", "m-3"}, body(999), body(250)))
+	require.NoError(t, err)
+	require.Equal(t, []string{"m-2"}, failures(report.Response), "a changed payload is reported, never acknowledged")
+	require.Equal(t, 1, report.Counts.PayloadMismatch)
+	require.Equal(t, 1, report.Counts.AlreadyApplied)
+	requireLedger(t, st, map[string]want{"acc-9": {250, []string{"evt-9"}}})
+
+	counter := awstest.NewRequestCounter()
+	st2 := st
+	st2.handler, err = ledger.NewConsumer(ledger.AppConfig{
+		IdempotencyTable: st.idem, LedgerTable: st.ledger, KeyPrefix: "payments", TTL: time.Hour,
+		Keys: sqskey.Source{Kind: sqskey.MessageID}, Concurrency: 4,
+	}, ledger.AppClients{DynamoDB: awstest.DynamoDB(t, counter.Option)}, io.Discard)
+	require.NoError(t, err)
+	report, err = st2.handler.Process(ctx, sqsEvent([]string{"m-3"}, body(250)))
+	require.NoError(t, err)
+	require.Empty(t, failures(report.Response))
+	require.Equal(t, 1, report.Counts.Replayed, "the already-applied key was completed")
+	require.Equal(t, map[string]int{"TransactWriteItems": 1}, counter.Counts(), "a later copy costs one request")
 }

@@ -1,5 +1,6 @@
 // Package ledger is sqsonce's example domain: a payments ledger whose events
-// must be applied exactly once, or a balance is wrong.
+// must be applied exactly once, or a balance is wrong. It is built only on
+// the public API of pkg/sqsonce, as a user's own consumer would be.
 //
 // An event is JSON:
 //
@@ -12,15 +13,13 @@
 // poisoning the queue); they are not part of the payload that idempotency
 // validates, which is the canonical encoding of the known fields.
 //
-// Applying an event writes, in DynamoDB, an entry item (account, entry = the
-// event id) and adds the amount to the account's balance item (entry =
-// "#balance"). The entry is put only if it does not exist, in the same
-// transaction as the balance update: even past the idempotency record's TTL,
-// an event id is applied to a balance at most once.
-//
-// Consumer combines this with idempotency.Guard and sqsbatch. In ModeTx (the
-// default) the ledger writes commit in one transaction with the idempotency
-// completion, so a worker that stalls past its lease writes nothing. ModePlain
-// claims, writes, then completes, the general pattern for downstreams that are
-// not DynamoDB.
+// Applying an event (Apply) writes, in DynamoDB, an entry item (account,
+// entry = the event id), put only if it does not exist, and adds the amount
+// to the account's balance item (entry = "#balance"), a counter that
+// sqsonce merges across the events of a batch. The consumer (NewConsumer)
+// commits them with the event's idempotency record in one transaction.
+// Even past the record's TTL, or with a key that is not the event id, an
+// event id is applied to a balance at most once: an existing entry with the
+// same amount, currency and time is "already applied", one that differs is a
+// payload mismatch, sent to the DLQ.
 package ledger

@@ -1,11 +1,18 @@
 package ledger
 
 import (
+	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // Ledger table layout: partition key "account", sort key "entry".
@@ -28,31 +35,58 @@ func n(v int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
 }
 
-// Writes returns the two writes that apply e to table: the entry item, put
-// only if absent, and the increment of the account's balance. They must
-// commit together (one TransactWriteItems).
-func Writes(table string, e Event) []types.TransactWriteItem {
-	return []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName: aws.String(table),
-			Item: map[string]types.AttributeValue{
-				AttrAccount:   s(e.Account),
-				AttrEntry:     s(e.ID),
-				"amount":      n(e.Amount),
-				"currency":    s(e.Currency),
-				"occurred_at": s(e.OccurredAt.UTC().Format(time.RFC3339Nano)),
-			},
-			ConditionExpression:      aws.String("attribute_not_exists(#entry)"),
-			ExpressionAttributeNames: map[string]string{"#entry": AttrEntry},
-		}},
-		{Update: &types.Update{
-			TableName:                 aws.String(table),
-			Key:                       map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(balanceEntry)},
-			UpdateExpression:          aws.String("ADD #balance :amount, #entries :one"),
-			ExpressionAttributeNames:  map[string]string{"#balance": AttrBalance, "#entries": AttrEntries},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":amount": n(e.Amount), ":one": n(1)},
-		}},
+// Apply is the effect of e on table, for sqsonce.NewDynamoDB: the entry
+// item, put only if absent, and the amount and one entry added to the
+// account's balance item (counters, merged across a batch's events).
+// When the entry exists already, its fields decide: the same amount,
+// currency and time mean the event was applied (sqsonce.ErrAlreadyApplied),
+// anything else is a payload mismatch (permanent: the event id was reused
+// for another movement).
+func Apply(table string, e Event) sqsonce.Effect {
+	balance := map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(balanceEntry)}
+	return sqsonce.Effect{
+		Writes: []dynamostore.Write{
+			dynamostore.Put(&types.Put{
+				TableName:                aws.String(table),
+				Item:                     entryItem(e),
+				ConditionExpression:      aws.String("attribute_not_exists(#entry)"),
+				ExpressionAttributeNames: map[string]string{"#entry": AttrEntry},
+			}, AttrAccount, AttrEntry),
+			dynamostore.Add(table, balance, AttrBalance, e.Amount),
+			dynamostore.Add(table, balance, AttrEntries, 1),
+		},
+		Result: Result(e),
+		ConditionFailed: func(_ int, existing map[string]types.AttributeValue) error {
+			if maps.EqualFunc(existing, entryItem(e), sameValue) {
+				return sqsonce.ErrAlreadyApplied
+			}
+			return sqsbatch.Permanent(fmt.Errorf("%w: ledger entry %s of the account exists with another amount, currency or time", idempotency.ErrPayloadMismatch, e.ID))
+		},
 	}
+}
+
+// entryItem is the entry item of e.
+func entryItem(e Event) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrAccount:   s(e.Account),
+		AttrEntry:     s(e.ID),
+		"amount":      n(e.Amount),
+		"currency":    s(e.Currency),
+		"occurred_at": s(e.OccurredAt.UTC().Format(time.RFC3339Nano)),
+	}
+}
+
+// sameValue compares the string and number attributes of entry items.
+func sameValue(a, b types.AttributeValue) bool {
+	switch a := a.(type) {
+	case *types.AttributeValueMemberS:
+		bs, ok := b.(*types.AttributeValueMemberS)
+		return ok && a.Value == bs.Value
+	case *types.AttributeValueMemberN:
+		bn, ok := b.(*types.AttributeValueMemberN)
+		return ok && a.Value == bn.Value
+	}
+	return false
 }
 
 // Result is what the consumer stores as the idempotency result of an applied

@@ -112,7 +112,7 @@ func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 		}
 		pending = append(pending, i)
 	}
-	backoff := p.cfg.Backoff
+	wait := p.cfg.Backoff
 	lastErr := map[int]Failure{}
 	for attempt := 1; len(pending) > 0; attempt++ {
 		var retry []int
@@ -138,14 +138,14 @@ func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 		if len(retry) == 0 {
 			break
 		}
-		if attempt == p.cfg.MaxAttempts || backoff.Sleep(ctx, backoff) != nil {
+		if attempt == p.cfg.MaxAttempts || backoff.Sleep(ctx, wait) != nil {
 			for _, i := range retry {
 				rep.Failures = append(rep.Failures, lastErr[i])
 			}
 			break
 		}
 		rep.Retried += len(retry)
-		backoff *= 2
+		wait *= 2
 		pending = retry
 	}
 	if len(rep.Failures) > 0 {

@@ -25,6 +25,24 @@ type EMF struct {
 // Write writes c, as of at, as one line of Embedded Metric Format: one
 // metric of unit Count per field of Counts, named like the field.
 func (e EMF) Write(c Counts, at time.Time) error {
+	ms := c.metrics()
+	values := make([]Metric, len(ms))
+	for i, m := range ms {
+		values[i] = Metric{Name: m.name, Value: *m.value}
+	}
+	return e.WriteMetrics(at, values...)
+}
+
+// Metric is one named count for WriteMetrics.
+type Metric struct {
+	Name  string
+	Value int
+}
+
+// WriteMetrics writes counts of unit Count, as of at, as one line of
+// Embedded Metric Format, so that packages built on this one publish their
+// own counts the same way.
+func (e EMF) WriteMetrics(at time.Time, metrics ...Metric) error {
 	if e.Writer == nil {
 		return errors.New("EMF.Writer is nil")
 	}
@@ -36,11 +54,10 @@ func (e EMF) Write(c Counts, at time.Time) error {
 		Unit string
 	}
 	doc := make(map[string]any)
-	ms := c.metrics()
-	defs := make([]definition, 0, len(ms))
-	for _, m := range ms {
-		defs = append(defs, definition{Name: m.name, Unit: "Count"})
-		doc[m.name] = *m.value
+	defs := make([]definition, 0, len(metrics))
+	for _, m := range metrics {
+		defs = append(defs, definition{Name: m.Name, Unit: "Count"})
+		doc[m.Name] = m.Value
 	}
 	dims := slices.Sorted(maps.Keys(e.Dimensions))
 	if dims == nil {

@@ -1,0 +1,150 @@
+package sqsonce
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+)
+
+// Defaults of Config.
+const (
+	// BreakAfterDefault is how many consecutive store failures open the
+	// breaker, which then fails the rest of the batch without running it.
+	BreakAfterDefault = 3
+	// CacheSizeDefault is how many completed keys are kept in memory per
+	// execution environment.
+	CacheSizeDefault = 1024
+)
+
+// Config configures a Handler. KeyPrefix is required; every other field's
+// zero value takes the default noted.
+type Config struct {
+	// KeyPrefix namespaces the keys of one use (for example "payments").
+	// Required; never derived from the function's name, which may change.
+	KeyPrefix string
+	// TTL is how long a completed key is remembered. Default
+	// idempotency.TTLDefault (1h). Keep it at least as long as the queue's
+	// retention period: a message can be redelivered, or redriven from the
+	// DLQ, for that long.
+	TTL time.Duration
+	// CacheSize bounds the completed keys kept in memory, so a repeated
+	// duplicate costs no request. Default CacheSizeDefault; negative
+	// disables the cache.
+	CacheSize int
+	// Concurrency bounds the work of one invocation: records (or FIFO
+	// message groups) run at once by New, transactions in flight by
+	// NewDynamoDB. Default sqsbatch.ConcurrencyDefault (8).
+	Concurrency int
+	// BreakAfter is how many consecutive store failures (errors matching
+	// idempotency.ErrStoreFailed) open the breaker for the rest of the
+	// invocation. Default BreakAfterDefault; negative disables it.
+	BreakAfter int
+	// SafetyMargin is how long before the Lambda deadline no new work
+	// starts and running work is cancelled. Default
+	// sqsbatch.SafetyMarginDefault (2s), capped at a quarter of the time
+	// left.
+	SafetyMargin time.Duration
+	// FinishTimeout is how long a completion may still run once its
+	// record's context ended, never past the point where the invocation
+	// returns. It must be shorter than SafetyMargin. Default
+	// idempotency.FinishTimeoutDefault (1s).
+	FinishTimeout time.Duration
+	// DLQ, when set, sends permanent failures to a dead-letter queue at once
+	// instead of leaving them to the queue's redrive policy.
+	DLQ *sqsbatch.DLQ
+	// Logger receives one line per record. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics, when set, receives each invocation's counts as Embedded
+	// Metric Format: the batch outcomes (sqsbatch) and the idempotency
+	// outcomes (see Counts).
+	Metrics *sqsbatch.EMF
+	// Clock returns the current time. Default time.Now.
+	Clock func() time.Time
+}
+
+// WithDefaults returns a copy of c with defaults applied to zero fields.
+func (c Config) WithDefaults() Config {
+	if c.TTL == 0 {
+		c.TTL = idempotency.TTLDefault
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = CacheSizeDefault
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = sqsbatch.ConcurrencyDefault
+	}
+	if c.BreakAfter == 0 {
+		c.BreakAfter = BreakAfterDefault
+	}
+	if c.SafetyMargin == 0 {
+		c.SafetyMargin = sqsbatch.SafetyMarginDefault
+	}
+	if c.FinishTimeout == 0 {
+		c.FinishTimeout = idempotency.FinishTimeoutDefault
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return c
+}
+
+// ErrInvalidConfig is matched (errors.Is) by every *ConfigError.
+var ErrInvalidConfig = errors.New("sqsonce: invalid config")
+
+// ConfigError names the Config field that is invalid and why.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("sqsonce: Config.%s: %s", e.Field, e.Problem)
+}
+
+// Is makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+func (c Config) validate() error {
+	switch {
+	case c.FinishTimeout >= c.SafetyMargin:
+		return &ConfigError{"FinishTimeout", fmt.Sprintf("%s must be shorter than SafetyMargin %s, or a completion could outlive the invocation", c.FinishTimeout, c.SafetyMargin)}
+	case c.Concurrency < 0:
+		return &ConfigError{"Concurrency", "must not be negative"}
+	}
+	return nil
+}
+
+// guard builds the idempotency guard of c.
+func (c Config) guard(store idempotency.Store) (*idempotency.Guard, error) {
+	if store == nil {
+		return nil, &ConfigError{"store", "nil: give an idempotency store (dynamostore.New)"}
+	}
+	return idempotency.NewGuard(store, idempotency.Config{
+		KeyPrefix:     c.KeyPrefix,
+		TTL:           c.TTL,
+		CacheSize:     max(c.CacheSize, 0),
+		FinishTimeout: c.FinishTimeout,
+		Clock:         c.Clock,
+	})
+}
+
+// batch is the sqsbatch configuration of c.
+func (c Config) batch() sqsbatch.Config {
+	return sqsbatch.Config{
+		Concurrency:  c.Concurrency,
+		SafetyMargin: c.SafetyMargin,
+		DLQ:          c.DLQ,
+		BreakAfter:   max(c.BreakAfter, 0),
+		IsOutage:     func(err error) bool { return errors.Is(err, idempotency.ErrStoreFailed) },
+		Logger:       c.Logger,
+		Metrics:      c.Metrics,
+		Now:          c.Clock,
+	}
+}

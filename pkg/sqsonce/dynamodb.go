@@ -1,0 +1,148 @@
+package sqsonce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+)
+
+// Effect is what one message does to DynamoDB, for NewDynamoDB.
+type Effect struct {
+	// Writes apply the message. They commit in one transaction with the
+	// message's idempotency record, or not at all. Build them with
+	// dynamostore.Put, Update, Delete, Check and Add; Adds (counters) to one
+	// item from many messages are merged, any other writes to one item go to
+	// successive transactions in record order.
+	Writes []dynamostore.Write
+	// Result is stored with the record and replayed to duplicates.
+	Result []byte
+	// ConditionFailed judges a write whose own condition failed (Writes[write];
+	// existing is the item as it is, or nil if it does not exist): nothing of
+	// the message was written. Return ErrAlreadyApplied when existing shows
+	// that this very effect was applied before (its idempotency record had
+	// expired, or its key differs): the key is then completed and later
+	// duplicates replay. Return a sqsbatch.Permanent error for a conflict
+	// (the DLQ), any other error to have the message retried. Default (nil):
+	// a permanent failure of class ClassConditionFailed.
+	ConditionFailed func(write int, existing map[string]types.AttributeValue) error
+}
+
+// ErrAlreadyApplied is what Effect.ConditionFailed returns when the item
+// that blocked a write shows the effect was applied already.
+var ErrAlreadyApplied = errors.New("sqsonce: effect already applied")
+
+// DynamoDBFunc is the effect of one message, for NewDynamoDB: the writes
+// that apply it. It should only compute them; they commit after it returns.
+// An error fails the record; a sqsbatch.Permanent error sends it to the DLQ.
+type DynamoDBFunc[T any] func(ctx context.Context, body T) (Effect, error)
+
+// NewDynamoDB returns a Handler whose effects are DynamoDB writes, applied
+// once per idempotency key: each message's writes commit together with its
+// COMPLETED idempotency record in one transaction, many messages per
+// TransactWriteItems, without a separate claim. A new message costs a share
+// of one request; a duplicate is replayed from the record that blocked it.
+//
+// Records are handed over in waves, one record per FIFO message group at a
+// time (every record, on a standard queue), so a group's writes commit in
+// order and a failed record stops its group. There is no lease: a worker
+// that stalls cannot apply an effect another worker applied, because the
+// record and the writes are one atomic step. A key held INPROGRESS by a
+// live claim of another worker (a New handler on the same KeyPrefix) blocks
+// the message; an expired claim is taken over.
+func NewDynamoDB[T any](store *dynamostore.Store, msg Message[T], fn DynamoDBFunc[T], cfg Config) (*Handler, error) {
+	if fn == nil {
+		return nil, &ConfigError{"fn", "nil: give the function that returns a message's writes"}
+	}
+	if store == nil {
+		return nil, &ConfigError{"store", "nil: give a dynamostore.Store"}
+	}
+	h, g, err := newHandler(store, msg, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.proc, err = sqsbatch.NewBatch(func(ctx context.Context, msgs []events.SQSMessage) []error {
+		return h.commitWave(ctx, g, msgs, func(ctx context.Context, body any) (Effect, error) { return fn(ctx, body.(T)) })
+	}, h.cfg.batch())
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// commitWave commits one wave of records and returns their errors.
+func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect, error)) []error {
+	errs := make([]error, len(msgs))
+	var items []idempotency.TxItem[dynamostore.Write]
+	var at []int // msgs index of each item
+	var effects []Effect
+	var inv *invocation
+	for i, m := range msgs {
+		var r record
+		r, inv = h.read(ctx, m)
+		if r.err != nil {
+			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, r.err)
+			continue
+		}
+		eff, err := effectOf(ctx, r.body)
+		if err != nil {
+			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, err)
+			continue
+		}
+		items = append(items, idempotency.TxItem[dynamostore.Write]{Key: r.key, Payload: r.payload, Result: eff.Result, Writes: eff.Writes})
+		at = append(at, i)
+		effects = append(effects, eff)
+	}
+	if len(items) == 0 {
+		return errs
+	}
+	// Effects whose writes were found applied are completed without them.
+	var done []idempotency.TxItem[dynamostore.Write]
+	var doneAt []int
+	for k, res := range idempotency.CommitBatch(ctx, g, items) {
+		i := at[k]
+		var wce *idempotency.WriteConditionError
+		if !errors.As(res.Err, &wce) {
+			errs[i] = h.settle(ctx, inv, msgs[i], res.Result, false, res.Err)
+			continue
+		}
+		verdict := judgeCondition(effects[k], wce)
+		if errors.Is(verdict, ErrAlreadyApplied) {
+			it := items[k]
+			it.Writes = nil
+			done, doneAt = append(done, it), append(doneAt, i)
+			continue
+		}
+		errs[i] = h.settle(ctx, inv, msgs[i], idempotency.Result{}, false, verdict)
+	}
+	for k, res := range idempotency.CommitBatch(ctx, g, done) {
+		i := doneAt[k]
+		errs[i] = h.settle(ctx, inv, msgs[i], res.Result, res.Err == nil && res.Result.Outcome == idempotency.OutcomeExecuted, res.Err)
+	}
+	return errs
+}
+
+// judgeCondition asks an effect what its failed write condition means.
+func judgeCondition(eff Effect, wce *idempotency.WriteConditionError) error {
+	existing, _ := wce.Existing.(map[string]types.AttributeValue)
+	cause := fmt.Errorf("write %d of the effect: its condition failed", wce.Index)
+	if eff.ConditionFailed == nil {
+		return sqsbatch.Permanent(sqsbatch.WithClass(cause, ClassConditionFailed))
+	}
+	verdict := eff.ConditionFailed(wce.Index, existing)
+	switch {
+	case verdict == nil:
+		return fmt.Errorf("%w; ConditionFailed returned nil: return ErrAlreadyApplied, a sqsbatch.Permanent error or a retryable one", cause)
+	case errors.Is(verdict, ErrAlreadyApplied):
+		return verdict
+	case sqsbatch.ClassOf(verdict) == sqsbatch.ClassError || sqsbatch.ClassOf(verdict) == sqsbatch.ClassPermanent:
+		return sqsbatch.WithClass(fmt.Errorf("%w: %w", cause, verdict), ClassConditionFailed)
+	}
+	return fmt.Errorf("%w: %w", cause, verdict)
+}
