@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
 // ModelDB models DynamoDB for throughput: every call waits Latency (or until
@@ -25,7 +25,7 @@ func (m *ModelDB) Calls() int64 { return m.calls.Load() }
 
 func (m *ModelDB) wait(ctx context.Context) error {
 	m.calls.Add(1)
-	return sleep.For(ctx, m.Latency)
+	return backoff.Sleep(ctx, m.Latency)
 }
 
 // PutItem waits and succeeds.

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
 // LatencyProxy is an HTTP reverse proxy on 127.0.0.1 that holds each
@@ -48,14 +48,14 @@ type delayed struct {
 }
 
 func (d delayed) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := sleep.For(r.Context(), d.delay); err != nil {
+	if err := backoff.Sleep(r.Context(), d.delay); err != nil {
 		return nil, err
 	}
 	resp, err := d.next.RoundTrip(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := sleep.For(r.Context(), d.delay); err != nil {
+	if err := backoff.Sleep(r.Context(), d.delay); err != nil {
 		_ = resp.Body.Close()
 		return nil, err
 	}

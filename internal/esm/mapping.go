@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsonce/sqsonce/internal/sleep"
+	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
 // Mapping feeds a function from a queue. Create it with New; Run it once.
@@ -104,7 +104,7 @@ func (p *poller) run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			p.m.counters.receiveErrors.Add(1)
 			p.log.Warn("receive failed", "err", err)
-			_ = sleep.For(ctx, p.m.cfg.ReceiveErrorBackoff)
+			_ = backoff.Sleep(ctx, p.m.cfg.ReceiveErrorBackoff)
 		}
 	}
 }

@@ -52,7 +52,9 @@ func BodyKey[T any](field func(T) string) KeyFunc[T] {
 
 // MessageIDKey takes the SQS message ID: it catches Lambda's retries of a
 // batch, not a producer's re-sends (which get a new ID).
-func MessageIDKey[T any]() KeyFunc[T] { return SourceKey[T](sqskey.Source{Kind: sqskey.MessageID}, nil) }
+func MessageIDKey[T any]() KeyFunc[T] {
+	return SourceKey[T](sqskey.Source{Kind: sqskey.MessageID}, nil)
+}
 
 // AttributeKey takes the String message attribute name.
 func AttributeKey[T any](name string) KeyFunc[T] {

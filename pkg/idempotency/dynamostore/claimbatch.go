@@ -18,7 +18,6 @@ var _ idempotency.BatchClaimer = (*Store)(nil)
 // DynamoDB's limit of actions per TransactWriteItems.
 const MaxClaimsPerTx = 100
 
-
 // ClaimBatch implements idempotency.BatchClaimer: the claims go in
 // TransactWriteItems of up to MaxClaimsPerTx conditional puts (Claim's
 // condition). A transaction is all or nothing, so when keys conflict its

@@ -24,9 +24,11 @@ func TestCommitConformance(t *testing.T) {
 		func(*testing.T) storetest.CommitStore[memstore.Write] { return memstore.New() },
 		func(_ *testing.T, s storetest.CommitStore[memstore.Write]) storetest.Downstream[memstore.Write] {
 			return storetest.Downstream[memstore.Write]{
-				Put:    func(item, value string) memstore.Write { return memstore.Write{Item: item, Value: value} },
-				PutNew: func(item, value string) memstore.Write { return memstore.Write{Item: item, Value: value, IfAbsent: true} },
-				Read:   func(_ *testing.T, item string) (string, bool) { return s.(*memstore.Store).Item(item) },
+				Put: func(item, value string) memstore.Write { return memstore.Write{Item: item, Value: value} },
+				PutNew: func(item, value string) memstore.Write {
+					return memstore.Write{Item: item, Value: value, IfAbsent: true}
+				},
+				Read: func(_ *testing.T, item string) (string, bool) { return s.(*memstore.Store).Item(item) },
 			}
 		})
 }
