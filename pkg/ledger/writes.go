@@ -1,12 +1,15 @@
 package ledger
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
@@ -95,4 +98,47 @@ func sameValue(a, b types.AttributeValue) bool {
 // amounts only; the ledger is where business data lives).
 func Result(e Event) []byte {
 	return []byte(`{"applied":` + strconv.FormatInt(e.Amount, 10) + `}`)
+}
+
+// TransactWriter is the DynamoDB call ApplyOnce makes.
+type TransactWriter interface {
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// ApplyOnce applies e to table with one TransactWriteItems (the entry, put
+// only if absent, and the balance update), as the effect of sqsonce.New: for
+// an idempotency store that cannot commit with the ledger (Valkey/Redis). An
+// existing entry is judged as Apply judges it: the same event was applied
+// already (its result is returned), another one is a permanent payload
+// mismatch. So even when a worker dies between this write and its
+// completion, the redelivery applies nothing twice.
+func ApplyOnce(ctx context.Context, db TransactWriter, table string, e Event) ([]byte, error) {
+	_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                           aws.String(table),
+			Item:                                entryItem(e),
+			ConditionExpression:                 aws.String("attribute_not_exists(#entry)"),
+			ExpressionAttributeNames:            map[string]string{"#entry": AttrEntry},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Update: &types.Update{
+			TableName:                 aws.String(table),
+			Key:                       map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(balanceEntry)},
+			UpdateExpression:          aws.String("ADD #balance :amount, #entries :one"),
+			ExpressionAttributeNames:  map[string]string{"#balance": AttrBalance, "#entries": AttrEntries},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":amount": n(e.Amount), ":one": n(1)},
+		}},
+	}})
+	var canceled *types.TransactionCanceledException
+	if errors.As(err, &canceled) && len(canceled.CancellationReasons) > 0 &&
+		aws.ToString(canceled.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		err = Apply(table, e).ConditionFailed(0, canceled.CancellationReasons[0].Item)
+		if errors.Is(err, sqsonce.ErrAlreadyApplied) {
+			return Result(e), nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("apply event %s: %w", e.ID, err)
+	}
+	return Result(e), nil
 }
