@@ -136,12 +136,12 @@ func readEvents(c cli, name string) ([]ledger.Event, error) {
 func withDuplicates(events []ledger.Event, share float64, seed uint64) ([]producer.Message, int) {
 	msgs := make([]producer.Message, 0, len(events))
 	for _, e := range events {
-		msgs = append(msgs, producer.EventMessage(e))
+		msgs = append(msgs, ledger.EventMessage(e))
 	}
 	n := int(math.Round(share * float64(len(events))))
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	for _, i := range rng.Perm(len(events))[:n] {
-		msgs = append(msgs, producer.EventMessage(events[i]))
+		msgs = append(msgs, ledger.EventMessage(events[i]))
 	}
 	return msgs, n
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
@@ -22,7 +23,7 @@ func main() {
 		os.Exit(1)
 	}
 	client := sqs.NewFromConfig(awsCfg)
-	var fn producer.Function
+	fn := producer.Function{Encode: ledger.EncodeEvent}
 	if fn.Standard, err = producer.New(producer.Config{Client: client, QueueURL: os.Getenv("QUEUE_URL")}); err != nil {
 		fmt.Fprintln(os.Stderr, "QUEUE_URL:", err)
 		os.Exit(1)

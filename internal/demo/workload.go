@@ -99,11 +99,11 @@ func NewWorkload(cfg WorkloadConfig) Workload {
 		exp.Balance += e.Amount
 		exp.Entries++
 		w.Expected[e.Account] = exp
-		w.Messages = append(w.Messages, producer.EventMessage(e))
+		w.Messages = append(w.Messages, ledger.EventMessage(e))
 	}
 	w.Retries = int(math.Round(cfg.RetryShare * float64(cfg.Events)))
 	for _, i := range rng.Perm(cfg.Events)[:w.Retries] {
-		w.Messages = append(w.Messages, producer.EventMessage(w.Events[i]))
+		w.Messages = append(w.Messages, ledger.EventMessage(w.Events[i]))
 	}
 	w.Invalid = cfg.Invalid
 	for i := range cfg.Invalid {

@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
-// Request is the producer function's input: ledger events to publish, to the
+// Request is the producer function's input: events to publish, to the
 // standard queue or, with FIFO, to the FIFO queue.
 type Request struct {
 	Events []json.RawMessage `json:"events"`
@@ -35,12 +33,19 @@ type Response struct {
 type Function struct {
 	Standard *Publisher
 	FIFO     *Publisher // nil when no FIFO queue is configured
+	// Encode validates one event and returns its message (body, FIFO group
+	// and deduplication ID, attributes); an error rejects the event.
+	// Required.
+	Encode func(event json.RawMessage) (Message, error)
 }
 
 // Handle publishes a request. The error is non-nil when some valid events
 // could not be sent, so the caller (or Lambda's retry of an async invoke)
 // sends them again; consumers deduplicate on the event id.
 func (f *Function) Handle(ctx context.Context, req Request) (Response, error) {
+	if f.Encode == nil {
+		return Response{}, errors.New("producer: Function.Encode is nil: give the event encoder (e.g. ledger.EncodeEvent)")
+	}
 	pub := f.Standard
 	if req.FIFO {
 		if f.FIFO == nil {
@@ -52,12 +57,12 @@ func (f *Function) Handle(ctx context.Context, req Request) (Response, error) {
 	var msgs []Message
 	var origin []int // request index of each message
 	for i, raw := range req.Events {
-		ev, err := ledger.Decode(raw)
+		msg, err := f.Encode(raw)
 		if err != nil {
 			resp.Rejected = append(resp.Rejected, Rejected{Index: i, Error: err.Error()})
 			continue
 		}
-		msgs = append(msgs, EventMessage(ev))
+		msgs = append(msgs, msg)
 		origin = append(origin, i)
 	}
 	rep, err := pub.Send(ctx, msgs)

@@ -3,6 +3,7 @@ package producer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -14,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
@@ -57,10 +57,12 @@ func (f *flakySender) SendMessageBatch(ctx context.Context, in *sqs.SendMessageB
 func events(n int) []producer.Message {
 	msgs := make([]producer.Message, n)
 	for i := range msgs {
-		msgs[i] = producer.EventMessage(ledger.Event{
-			ID: fmt.Sprintf("evt-%d", i), Account: fmt.Sprintf("acc-%d", i%3), Amount: int64(i + 1), Currency: "EUR",
-			OccurredAt: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC),
-		})
+		id := fmt.Sprintf("evt-%d", i)
+		msgs[i] = producer.Message{
+			Body:    fmt.Sprintf(`{"id":%q,"n":%d}`, id, i),
+			GroupID: fmt.Sprintf("group-%d", i%3),
+			DedupID: id,
+		}
 	}
 	return msgs
 }
@@ -148,16 +150,23 @@ func TestFunctionRejectsInvalidAndPublishesTheRest(t *testing.T) {
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
 	pub, err := producer.New(producer.Config{Client: client, QueueURL: q.URL})
 	require.NoError(t, err)
-	fn := producer.Function{Standard: pub}
+	encode := func(raw json.RawMessage) (producer.Message, error) {
+		var ev struct{ ID string }
+		if err := json.Unmarshal(raw, &ev); err != nil || ev.ID == "" {
+			return producer.Message{}, errors.New("an event needs an id")
+		}
+		return producer.Message{Body: string(raw), DedupID: ev.ID}, nil
+	}
+	fn := producer.Function{Standard: pub, Encode: encode}
 	resp, err := fn.Handle(context.Background(), producer.Request{Events: []json.RawMessage{
-		json.RawMessage(`{"id":"evt-1","account":"acc-1","amount":5,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`),
-		json.RawMessage(`{"id":"evt-2","account":"acc-1","amount":0,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`),
+		json.RawMessage(`{"id":"evt-1"}`),
+		json.RawMessage(`{"amount":0}`),
 	}})
 	require.NoError(t, err)
 	require.Equal(t, 1, resp.Sent)
 	require.Len(t, resp.Rejected, 1)
 	require.Equal(t, 1, resp.Rejected[0].Index)
-	require.Contains(t, resp.Rejected[0].Error, "amount")
+	require.Contains(t, resp.Rejected[0].Error, "needs an id")
 	require.Len(t, awstest.Bodies(awstest.Drain(t, client, q.URL)), 1)
 
 	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true})
