@@ -1,0 +1,149 @@
+package sqsonce_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }
+
+var byID = sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID }))
+
+// Twins in one batch (a producer retry: same key, new message) are both
+// answered in the invocation: one executes, the other replays its result.
+func TestNewAnswersTwinsInOneBatch(t *testing.T) {
+	t.Parallel()
+	var runs atomic.Int32
+	h, err := sqsonce.New(memstore.New(), byID, func(_ context.Context, o order) ([]byte, error) {
+		runs.Add(1)
+		return []byte("sent " + o.ID), nil
+	}, sqsonce.Config{KeyPrefix: "mail", Logger: quiet()})
+	require.NoError(t, err)
+	report, err := h.Process(context.Background(), batch(standardARN,
+		rec{msgID: "m1", o: order{"o1", "x", 1}}, rec{msgID: "m2", o: order{"o1", "x", 1}}, rec{msgID: "m3", o: order{"o2", "x", 1}}))
+	require.NoError(t, err)
+	require.Empty(t, failures(report))
+	require.Equal(t, sqsonce.Counts{Executed: 2, Replayed: 1}, report.Counts)
+	require.EqualValues(t, 2, runs.Load())
+}
+
+// Bad input is never dropped: an undecodable body, a missing key and a key
+// reused with another payload are permanent failures, reported (or sent to
+// the DLQ when one is configured), each with its class.
+func TestNewBadInputIsReported(t *testing.T) {
+	t.Parallel()
+	h, err := sqsonce.New(memstore.New(), byID, func(context.Context, order) ([]byte, error) { return nil, nil },
+		sqsonce.Config{KeyPrefix: "mail", Logger: quiet()})
+	require.NoError(t, err)
+	_, err = h.Process(context.Background(), batch(standardARN, rec{msgID: "m0", o: order{"o1", "x", 1}}))
+	require.NoError(t, err)
+	report, err := h.Process(context.Background(), batch(standardARN,
+		rec{msgID: "m1", body: "{"}, rec{msgID: "m2", o: order{"", "x", 1}}, rec{msgID: "m3", o: order{"o1", "x", 2}}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"m1", "m2", "m3"}, failures(report))
+	require.Equal(t, 2, report.Counts.Invalid)
+	require.Equal(t, 1, report.Counts.PayloadMismatch)
+	for _, id := range []string{"m1", "m2", "m3"} {
+		o, _ := report.Outcome(id)
+		require.Equal(t, sqsbatch.OutcomePermanent, o, id)
+	}
+}
+
+// slowComplete is a store whose completions take d.
+type slowComplete struct {
+	*memstore.Store
+	d time.Duration
+}
+
+func (s slowComplete) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	select {
+	case <-time.After(s.d):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.Complete(ctx, key, token, result, expiresAt)
+}
+
+// With short function timeouts, a completion still fits in the
+// invocation, and a record is reported succeeded exactly when its
+// completion committed: never completed but reported abandoned.
+func TestShortTimeouts(t *testing.T) {
+	t.Parallel()
+	for _, timeout := range []time.Duration{time.Second, 3 * time.Second, 30 * time.Second} {
+		for _, complete := range []time.Duration{10 * time.Millisecond, 400 * time.Millisecond} {
+			t.Run(fmt.Sprintf("%s/complete in %s", timeout, complete), func(t *testing.T) {
+				t.Parallel()
+				synctest.Test(t, func(t *testing.T) {
+					store := slowComplete{memstore.New(), complete}
+					// The effect ends just as the processor cancels it at the
+					// safety margin: its completion must run in what is left.
+					h, err := sqsonce.New(store, byID, func(ctx context.Context, o order) ([]byte, error) {
+						<-ctx.Done()
+						return []byte("done"), nil
+					}, sqsonce.Config{KeyPrefix: "mail", Logger: quiet()})
+					require.NoError(t, err)
+					ctx, cancel := context.WithTimeout(context.Background(), timeout)
+					defer cancel()
+					report, err := h.Process(ctx, batch(standardARN, rec{msgID: "m1", o: order{"o1", "x", 1}}))
+					require.NoError(t, err)
+					require.NoError(t, ctx.Err(), "the invocation returned before its deadline")
+					outcome, _ := report.Outcome("m1")
+					time.Sleep(time.Minute) // (fake time) a late completion would have landed by now
+					rec, err := store.Get(context.Background(), idempotency.StoredKey("mail", "o1"))
+					require.NoError(t, err)
+					completed := rec.Status == idempotency.StatusCompleted
+					require.Equal(t, completed, outcome == sqsbatch.OutcomeSucceeded,
+						"outcome %s, record %s", outcome, rec.Status)
+					if complete == 10*time.Millisecond {
+						require.True(t, completed, "a fast completion fits in the invocation")
+					}
+				})
+			})
+		}
+	}
+}
+
+// FinishTimeout must be shorter than SafetyMargin, and the message
+// configuration is checked, each error naming its field.
+func TestConfigErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	fn := func(context.Context, order) ([]byte, error) { return nil, nil }
+	for _, tc := range []struct {
+		name  string
+		msg   sqsonce.Message[order]
+		cfg   sqsonce.Config
+		field string
+	}{
+		{"finish timeout", byID, sqsonce.Config{KeyPrefix: "p", FinishTimeout: 3 * time.Second}, "FinishTimeout"},
+		{"no decoder", sqsonce.Message[order]{Key: byID.Key}, sqsonce.Config{KeyPrefix: "p"}, "Message.Decode"},
+		{"no key", sqsonce.Message[order]{Decode: byID.Decode}, sqsonce.Config{KeyPrefix: "p"}, "Message.Key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := sqsonce.New(memstore.New(), tc.msg, fn, tc.cfg)
+			var cerr *sqsonce.ConfigError
+			require.ErrorAs(t, err, &cerr)
+			require.Equal(t, tc.field, cerr.Field)
+			require.ErrorIs(t, err, sqsonce.ErrInvalidConfig)
+		})
+	}
+	_, err := sqsonce.New(memstore.New(), byID, fn, sqsonce.Config{})
+	var cerr *idempotency.ConfigError
+	require.ErrorAs(t, err, &cerr, "a missing KeyPrefix is the guard's error")
+	require.Equal(t, "KeyPrefix", cerr.Field)
+	require.True(t, errors.Is(err, idempotency.ErrInvalidConfig))
+}
