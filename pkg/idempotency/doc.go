@@ -42,11 +42,14 @@
 //
 // Effects outside the store can repeat if a worker dies (or stalls past its
 // lease) after the effect and before Complete: the record is then taken over
-// and the function runs again. For DynamoDB effects, [DoTx] with a store that
-// implements [TxCompleter] (dynamostore) commits the effect and the completion
-// in one transaction, which closes that gap: a fenced-out worker's writes are
-// discarded. For other downstreams, make the effect itself idempotent or
+// and the function runs again. For DynamoDB effects, [CommitBatch] closes
+// that gap. For other downstreams, make the effect itself idempotent or
 // accept the window (the lease bounds it).
+//
+// Leases and TTLs compare the workers' clocks with the records' times:
+// workers' clocks are assumed to agree within LeaseMargin (5s by default;
+// Lambda hosts keep theirs within milliseconds of UTC). A TTL shorter than
+// the longest lease is refused by [Config.Validate].
 //
 // Keys are hashed with SHA-256 under a stable, explicit prefix before they
 // reach the store, so raw business keys never land in the table; the prefix

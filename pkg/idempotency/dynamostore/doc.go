@@ -9,9 +9,11 @@
 //     request and no read.
 //   - Complete is an UpdateItem conditioned on the owner token and INPROGRESS.
 //   - Release is a DeleteItem conditioned on the owner token and INPROGRESS.
-//   - CompleteTx commits the caller's writes and the completion in one
-//     TransactWriteItems, conditioned on the owner token: a worker fenced out
-//     by an expired lease writes nothing.
+//   - ClaimBatch claims up to 100 keys in one TransactWriteItems, judging
+//     each failed condition from its ALL_OLD item.
+//   - CommitBatch commits effects made of Writes with their COMPLETED
+//     records, many effects per TransactWriteItems (up to 100 actions, never
+//     two on one item; Adds to one item merged into their exact sum).
 //
 // The table needs a string partition key named "id" and TTL enabled on the
 // "expiration" attribute (epoch seconds). Attribute names follow Powertools
@@ -24,7 +26,11 @@
 // shows the caller's owner token, so the retry is recognised as success
 // rather than reported as in progress or as a lost lease.
 //
-// What it does not do: retry. The SDK's own retryer handles throttling; a
-// failure that survives it is returned (the Guard wraps it in an
-// idempotency.StoreError) so the message is retried by the queue.
+// Retries: the SDK's own retryer handles throttled and failed requests. A
+// transaction cancelled for contention (TransactionConflict,
+// ThrottlingError, ProvisionedThroughputExceeded), which the SDK does not
+// retry, is sent again after a jittered exponential backoff (10ms doubling
+// up to 1s, 8 attempts, never past the context); what outlasts that is
+// idempotency.ErrContended. Any other failure is returned (the Guard wraps
+// it in an idempotency.StoreError) so the message is retried by the queue.
 package dynamostore
