@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -68,4 +69,18 @@ func TestNewAppWiresBothPermanentDLQs(t *testing.T) {
 			require.ErrorContains(t, err, "no SQS client", "a DLQ URL without a client is refused, not ignored")
 		})
 	}
+}
+
+// The idempotency records can live in a shared table: a composite key whose
+// partition values spread over shards.
+func TestLoadAppConfigSingleTableLayout(t *testing.T) {
+	t.Parallel()
+	cfg, err := ledger.LoadAppConfig(env(map[string]string{
+		"IDEMPOTENCY_TABLE": "app", "LEDGER_TABLE": "l", "IDEMPOTENCY_PARTITION_KEY": "pk",
+		"IDEMPOTENCY_SORT_KEY": "sk", "IDEMPOTENCY_SHARDS": "8", "IDEMPOTENCY_TTL_ATTRIBUTE": "ttl",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", Shards: 8, ExpirationAttr: "ttl"}, cfg.Layout)
+	_, err = ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "app", "LEDGER_TABLE": "l", "IDEMPOTENCY_SHARDS": "8"}))
+	require.ErrorContains(t, err, "IDEMPOTENCY_SHARDS")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -31,6 +32,8 @@ type AppConfig struct {
 	PermanentFIFODLQ string
 	CacheSize        int
 	BreakAfter       int
+	// Layout is where the idempotency records live in IdempotencyTable.
+	Layout dynamostore.Layout
 }
 
 // LoadAppConfig reads the configuration through getenv (os.Getenv in main):
@@ -40,6 +43,11 @@ type AppConfig struct {
 //	IDEMPOTENCY_KEY_PREFIX  default "payments"; stable, never the function name
 //	IDEMPOTENCY_TTL         default 1h (Go duration); at least the longest lease (15m5s)
 //	IDEMPOTENCY_CACHE_SIZE  default 1024 completed keys; 0 disables the cache
+//	IDEMPOTENCY_PARTITION_KEY  default "id": the table's partition key attribute
+//	IDEMPOTENCY_SORT_KEY    optional: the sort key attribute of a shared (single-table) table;
+//	                        the partition key then holds "idempotency#<shard>"
+//	IDEMPOTENCY_SHARDS      default 16 partition values, with IDEMPOTENCY_SORT_KEY
+//	IDEMPOTENCY_TTL_ATTRIBUTE default "expiration": the table's TTL attribute
 //	KEY_SOURCE              default body-id | message-id | dedup-id | attribute:<name>
 //	CONCURRENCY             default 8 transactions of a batch in flight
 //	BREAK_AFTER             default 3 consecutive store failures fail the rest of the batch; 0 disables
@@ -95,6 +103,17 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 	cfg.CacheSize = intVar("IDEMPOTENCY_CACHE_SIZE", sqsonce.CacheSizeDefault, 0)
 	cfg.Concurrency = intVar("CONCURRENCY", sqsbatch.ConcurrencyDefault, 1)
 	cfg.BreakAfter = intVar("BREAK_AFTER", sqsonce.BreakAfterDefault, 0)
+	cfg.Layout = dynamostore.Layout{
+		KeyAttr:        getenv("IDEMPOTENCY_PARTITION_KEY"),
+		SortKeyAttr:    getenv("IDEMPOTENCY_SORT_KEY"),
+		ExpirationAttr: getenv("IDEMPOTENCY_TTL_ATTRIBUTE"),
+	}
+	if getenv("IDEMPOTENCY_SHARDS") != "" {
+		if cfg.Layout.SortKeyAttr == "" {
+			bad("IDEMPOTENCY_SHARDS", "set, but IDEMPOTENCY_SORT_KEY is not: shards apply to a composite key")
+		}
+		cfg.Layout.Shards = intVar("IDEMPOTENCY_SHARDS", dynamostore.ShardsDefault, 1)
+	}
 	var err error
 	if cfg.Keys, err = sqskey.Parse(getenv("KEY_SOURCE")); err != nil {
 		bad("KEY_SOURCE", "%v", err)

@@ -31,7 +31,7 @@ func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Han
 	if clients.DynamoDB == nil {
 		return nil, errors.New("ledger: AppClients.DynamoDB is required")
 	}
-	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable)
+	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable, dynamostore.WithLayout(cfg.Layout))
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -192,4 +193,31 @@ func TestRepeatedEventIdIsJudgedByItsEntry(t *testing.T) {
 	require.Empty(t, failures(report.Response))
 	require.Equal(t, 1, report.Counts.Replayed, "the already-applied key was completed")
 	require.Equal(t, map[string]int{"TransactWriteItems": 1}, counter.Counts(), "a later copy costs one request")
+}
+
+// The consumer keeps its records in a shared table (composite key, sharded
+// partition values) as well as in a table of its own.
+func TestConsumerOnASharedTable(t *testing.T) {
+	t.Parallel()
+	db := awstest.DynamoDB(t)
+	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable),
+		idem: awstest.NewTable(t, db, awstest.TableSpec{PartitionKey: "pk", SortKey: "sk", TTLAttribute: "ttl"})}
+	var err error
+	st.handler, err = ledger.NewConsumer(ledger.AppConfig{
+		IdempotencyTable: st.idem, LedgerTable: st.ledger, KeyPrefix: "payments", TTL: time.Hour, Concurrency: 4,
+		Layout: dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", ExpirationAttr: "ttl"},
+	}, ledger.AppClients{DynamoDB: db}, io.Discard)
+	require.NoError(t, err)
+	for range 2 { // the second time, every event is a duplicate
+		resp, err := st.handler.Handle(context.Background(), loadEvent(t, "batch-10.json"))
+		require.NoError(t, err)
+		require.Empty(t, failures(resp))
+	}
+	require.Equal(t, 10, st.handler.Totals().Executed)
+	require.Equal(t, 10, st.handler.Totals().Replayed)
+	requireLedger(t, st, map[string]want{
+		"acc-2": {830, []string{"evt-101", "evt-104", "evt-107", "evt-110"}},
+		"acc-3": {12000, []string{"evt-102", "evt-105", "evt-108"}},
+		"acc-4": {700, []string{"evt-103", "evt-106", "evt-109"}},
+	})
 }

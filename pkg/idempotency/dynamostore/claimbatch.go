@@ -65,12 +65,12 @@ func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out
 	for len(pending) > 0 {
 		items := make([]types.TransactWriteItem, len(pending))
 		for j, i := range pending {
-			items[j] = types.TransactWriteItem{Put: s.claimPut(claimItem(in[i]), in[i].Now)}
+			items[j] = types.TransactWriteItem{Put: s.claimPut(s.l.claimItem(in[i]), in[i].Now)}
 		}
 		_, err = s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			for _, i := range pending {
-				out[i].Record, out[i].Err = decodeRecord(claimItem(in[i]))
+				out[i].Record, out[i].Err = s.l.decode(s.l.claimItem(in[i]))
 			}
 			return
 		}
@@ -89,7 +89,7 @@ func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out
 				out[i].Err = fmt.Errorf("claim %s: conflict without the existing record", in[i].Key)
 				continue
 			}
-			rec, derr := decodeRecord(r.Item)
+			rec, derr := s.l.decode(r.Item)
 			if derr != nil {
 				out[i].Err = fmt.Errorf("claim %s: decode existing record: %w", in[i].Key, derr)
 				continue

@@ -189,7 +189,7 @@ func (s *Store) transaction(live []*commit) ([]types.TransactWriteItem, []action
 	sums := map[string]*sum{}
 	var order []string
 	for _, c := range live {
-		items = append(items, types.TransactWriteItem{Put: s.claimPut(completedItem(c.in), c.in.Now)})
+		items = append(items, types.TransactWriteItem{Put: s.claimPut(s.completedItem(c.in), c.in.Now)})
 		acts = append(acts, action{c: c, write: -1})
 		for _, i := range c.exclusive {
 			items = append(items, c.in.Writes[i].withAllOld())
@@ -331,7 +331,7 @@ func (s *Store) judgeRecord(ctx context.Context, in idempotency.CommitInput[Writ
 			return o, false
 		}
 	} else {
-		rec, err = decodeRecord(item)
+		rec, err = s.l.decode(item)
 	}
 	if err != nil {
 		return idempotency.CommitOutcome{Err: fmt.Errorf("commit %s: existing record: %w", in.Key, err)}, true
@@ -340,17 +340,15 @@ func (s *Store) judgeRecord(ctx context.Context, in idempotency.CommitInput[Writ
 }
 
 // completedItem is the COMPLETED record an input writes.
-func completedItem(in idempotency.CommitInput[Write]) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		AttrKey:        str(in.Key),
-		AttrStatus:     str(string(idempotency.StatusCompleted)),
-		AttrExpiration: num(in.ExpiresAt.Unix()),
-	}
+func (s *Store) completedItem(in idempotency.CommitInput[Write]) map[string]types.AttributeValue {
+	item := s.l.keyOf(in.Key)
+	item[s.l.StatusAttr] = str(string(idempotency.StatusCompleted))
+	item[s.l.ExpirationAttr] = num(in.ExpiresAt.Unix())
 	if in.PayloadHash != "" {
-		item[AttrPayload] = str(in.PayloadHash)
+		item[s.l.PayloadAttr] = str(in.PayloadHash)
 	}
 	if len(in.Result) > 0 {
-		item[AttrResult] = resultValue(in.Result)
+		item[s.l.ResultAttr] = resultValue(in.Result)
 	}
 	return item
 }

@@ -28,9 +28,6 @@ func num(n int64) *types.AttributeValueMemberN {
 
 func str(s string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: s} }
 
-func keyOf(key string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{AttrKey: str(key)}
-}
 
 // resultValue stores a result as a string when it is valid UTF-8 (JSON, as
 // Powertools stores it) and as binary otherwise.
@@ -41,64 +38,69 @@ func resultValue(result []byte) types.AttributeValue {
 	return &types.AttributeValueMemberB{Value: result}
 }
 
-func claimItem(in idempotency.ClaimInput) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		AttrKey:        str(in.Key),
-		AttrStatus:     str(string(idempotency.StatusInProgress)),
-		AttrExpiration: num(in.ExpiresAt.Unix()),
-		AttrLease:      num(in.LeaseUntil.UnixMilli()),
-		AttrToken:      str(in.Token),
-	}
+func (l Layout) claimItem(in idempotency.ClaimInput) map[string]types.AttributeValue {
+	item := l.keyOf(in.Key)
+	item[l.StatusAttr] = str(string(idempotency.StatusInProgress))
+	item[l.ExpirationAttr] = num(in.ExpiresAt.Unix())
+	item[l.LeaseAttr] = num(in.LeaseUntil.UnixMilli())
+	item[l.TokenAttr] = str(in.Token)
 	if in.PayloadHash != "" {
-		item[AttrPayload] = str(in.PayloadHash)
+		item[l.PayloadAttr] = str(in.PayloadHash)
 	}
 	return item
 }
 
-// decodeRecord reads an item written by this package (or by Powertools).
-func decodeRecord(item map[string]types.AttributeValue) (idempotency.Record, error) {
+// decode reads an item written by this package (or by Powertools).
+func (l Layout) decode(item map[string]types.AttributeValue) (idempotency.Record, error) {
 	var rec idempotency.Record
-	for name, v := range item {
-		switch name {
-		case AttrKey, AttrStatus, AttrPayload, AttrToken:
-			s, ok := v.(*types.AttributeValueMemberS)
-			if !ok {
-				return rec, fmt.Errorf("attribute %s: want a string, got %T", name, v)
-			}
-			switch name {
-			case AttrKey:
-				rec.Key = s.Value
-			case AttrStatus:
-				rec.Status = idempotency.Status(s.Value)
-			case AttrPayload:
-				rec.PayloadHash = s.Value
-			case AttrToken:
-				rec.Token = s.Value
-			}
-		case AttrExpiration, AttrLease:
-			n, ok := v.(*types.AttributeValueMemberN)
-			if !ok {
-				return rec, fmt.Errorf("attribute %s: want a number, got %T", name, v)
-			}
-			i, err := strconv.ParseInt(n.Value, 10, 64)
-			if err != nil {
-				return rec, fmt.Errorf("attribute %s: %w", name, err)
-			}
-			if name == AttrExpiration {
-				rec.ExpiresAt = time.Unix(i, 0)
-			} else {
-				rec.LeaseUntil = time.UnixMilli(i)
-			}
-		case AttrResult:
-			switch r := v.(type) {
-			case *types.AttributeValueMemberS:
-				rec.Result = []byte(r.Value)
-			case *types.AttributeValueMemberB:
-				rec.Result = r.Value
-			default:
-				return rec, fmt.Errorf("attribute %s: want a string or binary, got %T", name, v)
-			}
+	text := func(name string, set func(string)) error {
+		v, ok := item[name]
+		if !ok {
+			return nil
 		}
+		s, ok := v.(*types.AttributeValueMemberS)
+		if !ok {
+			return fmt.Errorf("attribute %s: want a string, got %T", name, v)
+		}
+		set(s.Value)
+		return nil
+	}
+	number := func(name string, set func(int64)) error {
+		v, ok := item[name]
+		if !ok {
+			return nil
+		}
+		n, ok := v.(*types.AttributeValueMemberN)
+		if !ok {
+			return fmt.Errorf("attribute %s: want a number, got %T", name, v)
+		}
+		i, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("attribute %s: %w", name, err)
+		}
+		set(i)
+		return nil
+	}
+	for _, err := range []error{
+		text(l.storedKeyAttr(), func(s string) { rec.Key = s }),
+		text(l.StatusAttr, func(s string) { rec.Status = idempotency.Status(s) }),
+		text(l.PayloadAttr, func(s string) { rec.PayloadHash = s }),
+		text(l.TokenAttr, func(s string) { rec.Token = s }),
+		number(l.ExpirationAttr, func(i int64) { rec.ExpiresAt = time.Unix(i, 0) }),
+		number(l.LeaseAttr, func(i int64) { rec.LeaseUntil = time.UnixMilli(i) }),
+	} {
+		if err != nil {
+			return rec, err
+		}
+	}
+	switch r := item[l.ResultAttr].(type) {
+	case nil:
+	case *types.AttributeValueMemberS:
+		rec.Result = []byte(r.Value)
+	case *types.AttributeValueMemberB:
+		rec.Result = r.Value
+	default:
+		return rec, fmt.Errorf("attribute %s: want a string or binary, got %T", l.ResultAttr, r)
 	}
 	return rec, nil
 }

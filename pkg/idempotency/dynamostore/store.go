@@ -19,6 +19,7 @@ import (
 type Store struct {
 	api   API
 	table string
+	l     Layout
 	sleep func(ctx context.Context, d time.Duration) error // between contended attempts
 }
 
@@ -28,16 +29,34 @@ var (
 	_ idempotency.BatchCommitter[Write] = (*Store)(nil)
 )
 
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLayout keeps the records as l says (attribute names, a composite key
+// in an existing table). Default: the zero Layout.
+func WithLayout(l Layout) Option { return func(s *Store) { s.l = l } }
+
 // New returns a Store on table through api (in practice a *dynamodb.Client).
-func New(api API, table string) (*Store, error) {
+func New(api API, table string, opts ...Option) (*Store, error) {
 	if api == nil {
 		return nil, errors.New("dynamostore: New: api is nil")
 	}
 	if table == "" {
 		return nil, errors.New("dynamostore: New: table name is empty (set it to the idempotency table, e.g. from IDEMPOTENCY_TABLE)")
 	}
-	return &Store{api: api, table: table, sleep: backoff.Sleep}, nil
+	s := &Store{api: api, table: table, sleep: backoff.Sleep}
+	for _, o := range opts {
+		o(s)
+	}
+	s.l = s.l.WithDefaults()
+	if err := s.l.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
+
+// Layout is where the store keeps its records.
+func (s *Store) Layout() Layout { return s.l }
 
 // Table is the name of the table the store writes to.
 func (s *Store) Table() string { return s.table }
@@ -57,7 +76,7 @@ func (s *Store) claimPut(item map[string]types.AttributeValue, now time.Time) *t
 		Item:                item,
 		ConditionExpression: aws.String(claimCondition),
 		ExpressionAttributeNames: map[string]string{
-			"#id": AttrKey, "#exp": AttrExpiration, "#status": AttrStatus, "#lease": AttrLease,
+			"#id": s.l.storedKeyAttr(), "#exp": s.l.ExpirationAttr, "#status": s.l.StatusAttr, "#lease": s.l.LeaseAttr,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now":        num(now.Unix()),
@@ -70,7 +89,7 @@ func (s *Store) claimPut(item map[string]types.AttributeValue, now time.Time) *t
 
 // Claim implements idempotency.Store with one conditional PutItem.
 func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
-	put := s.claimPut(claimItem(in), in.Now)
+	put := s.claimPut(s.l.claimItem(in), in.Now)
 	for range claimConflictRetries {
 		_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName:                           put.TableName,
@@ -83,7 +102,7 @@ func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempoten
 		var ccf *types.ConditionalCheckFailedException
 		switch {
 		case err == nil:
-			return decodeRecord(put.Item)
+			return s.l.decode(put.Item)
 		case !errors.As(err, &ccf):
 			return idempotency.Record{}, fmt.Errorf("claim %s: %w", in.Key, err)
 		}
@@ -98,7 +117,7 @@ func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempoten
 			}
 			return rec, idempotency.JudgeConflict(rec, in)
 		}
-		rec, err := decodeRecord(existing)
+		rec, err := s.l.decode(existing)
 		if err != nil {
 			return idempotency.Record{}, fmt.Errorf("claim %s: decode existing record: %w", in.Key, err)
 		}
@@ -120,13 +139,13 @@ func (s *Store) completeUpdate(key, token string, result []byte, expiresAt time.
 		update = "SET #status = :completed, #exp = :exp, #data = :data REMOVE #lease"
 		values[":data"] = resultValue(result)
 	}
-	names := map[string]string{"#status": AttrStatus, "#exp": AttrExpiration, "#lease": AttrLease, "#token": AttrToken}
+	names := map[string]string{"#status": s.l.StatusAttr, "#exp": s.l.ExpirationAttr, "#lease": s.l.LeaseAttr, "#token": s.l.TokenAttr}
 	if len(result) > 0 {
-		names["#data"] = AttrResult
+		names["#data"] = s.l.ResultAttr
 	}
 	return &types.Update{
 		TableName:                           aws.String(s.table),
-		Key:                                 keyOf(key),
+		Key:                                 s.l.keyOf(key),
 		UpdateExpression:                    aws.String(update),
 		ConditionExpression:                 aws.String(ownedCondition),
 		ExpressionAttributeNames:            names,
@@ -152,18 +171,18 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) && completedBy(ccf.Item, token) {
+	if errors.As(err, &ccf) && s.completedBy(ccf.Item, token) {
 		return nil // a retried request whose first attempt completed the record
 	}
 	return fenced("complete", key, err)
 }
 
 // completedBy reports whether item is a record COMPLETED under token.
-func completedBy(item map[string]types.AttributeValue, token string) bool {
+func (s *Store) completedBy(item map[string]types.AttributeValue, token string) bool {
 	if item == nil {
 		return false
 	}
-	rec, err := decodeRecord(item)
+	rec, err := s.l.decode(item)
 	return err == nil && rec.Status == idempotency.StatusCompleted && rec.Token == token
 }
 
@@ -171,9 +190,9 @@ func completedBy(item map[string]types.AttributeValue, token string) bool {
 func (s *Store) Release(ctx context.Context, key, token string) error {
 	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                aws.String(s.table),
-		Key:                      keyOf(key),
+		Key:                      s.l.keyOf(key),
 		ConditionExpression:      aws.String(ownedCondition),
-		ExpressionAttributeNames: map[string]string{"#token": AttrToken, "#status": AttrStatus},
+		ExpressionAttributeNames: map[string]string{"#token": s.l.TokenAttr, "#status": s.l.StatusAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":token":      str(token),
 			":inprogress": str(string(idempotency.StatusInProgress)),
@@ -199,7 +218,7 @@ func fenced(op, key string, err error) error {
 func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error) {
 	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
-		Key:            keyOf(key),
+		Key:            s.l.keyOf(key),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -208,7 +227,7 @@ func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error)
 	if out.Item == nil {
 		return idempotency.Record{}, fmt.Errorf("get %s: %w", key, idempotency.ErrNotFound)
 	}
-	rec, err := decodeRecord(out.Item)
+	rec, err := s.l.decode(out.Item)
 	if err != nil {
 		return idempotency.Record{}, fmt.Errorf("get %s: decode: %w", key, err)
 	}
