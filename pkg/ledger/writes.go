@@ -29,8 +29,6 @@ const (
 // balanceEntry is the sort key of an account's balance item.
 const balanceEntry = "#balance"
 
-// BalanceEntry is the sort key of an account's balance item.
-func BalanceEntry() string { return balanceEntry }
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 

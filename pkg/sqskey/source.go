@@ -28,8 +28,6 @@ type Source struct {
 	Attribute string // the message attribute name, for Kind Attribute
 }
 
-// SourceDefault is the body's id.
-var SourceDefault = Source{Kind: BodyField}
 
 // Parse reads a source as configured in the environment: "body-id",
 // "message-id", "dedup-id" or "attribute:<name>".
