@@ -25,7 +25,7 @@ func TestLoadAppConfigDefaults(t *testing.T) {
 	require.Equal(t, "payments", cfg.KeyPrefix)
 	require.Equal(t, time.Hour, cfg.TTL)
 	require.Equal(t, sqskey.Source{Kind: sqskey.BodyField}, cfg.Keys)
-	require.Equal(t, 8, cfg.Concurrency)
+	require.Equal(t, dynamostore.TxConcurrencyDefault, cfg.Concurrency)
 	require.Equal(t, sqsonce.CacheSizeDefault, cfg.CacheSize)
 	require.Equal(t, sqsonce.BreakAfterDefault, cfg.BreakAfter)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -49,7 +48,7 @@ type AppConfig struct {
 //	IDEMPOTENCY_SHARDS      default 16 partition values, with IDEMPOTENCY_SORT_KEY
 //	IDEMPOTENCY_TTL_ATTRIBUTE default "expiration": the table's TTL attribute
 //	KEY_SOURCE              default body-id | message-id | dedup-id | attribute:<name>
-//	CONCURRENCY             default 8 transactions of a batch in flight
+//	CONCURRENCY             default 4 transactions of a batch in flight
 //	BREAK_AFTER             default 3 consecutive store failures fail the rest of the batch; 0 disables
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
 //	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
@@ -101,7 +100,7 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 		return n
 	}
 	cfg.CacheSize = intVar("IDEMPOTENCY_CACHE_SIZE", sqsonce.CacheSizeDefault, 0)
-	cfg.Concurrency = intVar("CONCURRENCY", sqsbatch.ConcurrencyDefault, 1)
+	cfg.Concurrency = intVar("CONCURRENCY", dynamostore.TxConcurrencyDefault, 1)
 	cfg.BreakAfter = intVar("BREAK_AFTER", sqsonce.BreakAfterDefault, 0)
 	cfg.Layout = dynamostore.Layout{
 		KeyAttr:        getenv("IDEMPOTENCY_PARTITION_KEY"),

@@ -31,19 +31,19 @@ func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Han
 	if clients.DynamoDB == nil {
 		return nil, errors.New("ledger: AppClients.DynamoDB is required")
 	}
-	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable, dynamostore.WithLayout(cfg.Layout))
+	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable,
+		dynamostore.WithLayout(cfg.Layout), dynamostore.WithTxConcurrency(cfg.Concurrency))
 	if err != nil {
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	sc := sqsonce.Config{
-		KeyPrefix:   cfg.KeyPrefix,
-		TTL:         cfg.TTL,
-		CacheSize:   cfg.CacheSize,
-		Concurrency: cfg.Concurrency,
-		BreakAfter:  cfg.BreakAfter,
-		Logger:      logger,
-		Metrics:     &sqsbatch.EMF{Writer: out},
+		KeyPrefix:  cfg.KeyPrefix,
+		TTL:        cfg.TTL,
+		CacheSize:  cfg.CacheSize,
+		BreakAfter: cfg.BreakAfter,
+		Logger:     logger,
+		Metrics:    &sqsbatch.EMF{Writer: out},
 	}
 	if cfg.CacheSize == 0 {
 		sc.CacheSize = -1

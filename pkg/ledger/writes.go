@@ -29,7 +29,6 @@ const (
 // balanceEntry is the sort key of an account's balance item.
 const balanceEntry = "#balance"
 
-
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
 func n(v int64) types.AttributeValue {

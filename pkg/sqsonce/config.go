@@ -35,9 +35,10 @@ type Config struct {
 	// duplicate costs no request. Default CacheSizeDefault; negative
 	// disables the cache.
 	CacheSize int
-	// Concurrency bounds the work of one invocation: records (or FIFO
-	// message groups) run at once by New, transactions in flight by
-	// NewDynamoDB. Default sqsbatch.ConcurrencyDefault (8).
+	// Concurrency is how many records (or FIFO message groups) New runs at
+	// once. Default sqsbatch.ConcurrencyDefault (8). NewDynamoDB hands its
+	// records over in waves; the store bounds the transactions of a wave in
+	// flight (dynamostore.WithTxConcurrency).
 	Concurrency int
 	// BreakAfter is how many consecutive store failures (errors matching
 	// idempotency.ErrStoreFailed) open the breaker for the rest of the

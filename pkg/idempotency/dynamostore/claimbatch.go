@@ -31,7 +31,7 @@ const MaxClaimsPerTx = 100
 // costs one round trip instead of 100.
 func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]idempotency.ClaimOutcome, error) {
 	out := make([]idempotency.ClaimOutcome, len(in))
-	sem := make(chan struct{}, claimBatchConcurrency)
+	sem := make(chan struct{}, s.txs)
 	var wg sync.WaitGroup
 	for start := 0; start < len(in); start += MaxClaimsPerTx {
 		end := min(start+MaxClaimsPerTx, len(in))
@@ -45,9 +45,6 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 	return out, nil
 }
 
-// claimBatchConcurrency bounds the claim transactions in flight for one
-// batch (a 10,000-record batch makes 100 of them).
-const claimBatchConcurrency = 4
 
 // claimChunk claims up to MaxClaimsPerTx inputs, filling out. Claims whose
 // condition failed are judged from the existing item and dropped, and the

@@ -17,8 +17,6 @@ import (
 // MaxActionsPerTx is DynamoDB's limit of actions in one TransactWriteItems.
 const MaxActionsPerTx = 100
 
-// commitConcurrency bounds the transactions of one CommitBatch in flight.
-const commitConcurrency = 4
 
 // commit is one input of CommitBatch on its way: its writes sorted into
 // exclusive ones (one action each, the only action on their item in a
@@ -60,7 +58,7 @@ func (s *Store) CommitBatch(ctx context.Context, in []idempotency.CommitInput[Wr
 		round, later := splitRound(pending)
 		results := make(map[*commit]idempotency.CommitOutcome, len(round))
 		var mu sync.Mutex
-		sem := make(chan struct{}, commitConcurrency)
+		sem := make(chan struct{}, s.txs)
 		var wg sync.WaitGroup
 		for _, chunk := range packCommits(round) {
 			sem <- struct{}{}

@@ -20,6 +20,7 @@ type Store struct {
 	api   API
 	table string
 	l     Layout
+	txs   int // transactions of one ClaimBatch or CommitBatch in flight
 	sleep func(ctx context.Context, d time.Duration) error // between contended attempts
 }
 
@@ -36,6 +37,14 @@ type Option func(*Store)
 // in an existing table). Default: the zero Layout.
 func WithLayout(l Layout) Option { return func(s *Store) { s.l = l } }
 
+// WithTxConcurrency bounds the transactions of one ClaimBatch or
+// CommitBatch in flight (a batch of 10,000 records makes about 100 of
+// them). Default TxConcurrencyDefault.
+func WithTxConcurrency(n int) Option { return func(s *Store) { s.txs = n } }
+
+// TxConcurrencyDefault is the default of WithTxConcurrency.
+const TxConcurrencyDefault = 4
+
 // New returns a Store on table through api (in practice a *dynamodb.Client).
 func New(api API, table string, opts ...Option) (*Store, error) {
 	if api == nil {
@@ -44,13 +53,16 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 	if table == "" {
 		return nil, errors.New("dynamostore: New: table name is empty (set it to the idempotency table, e.g. from IDEMPOTENCY_TABLE)")
 	}
-	s := &Store{api: api, table: table, sleep: backoff.Sleep}
+	s := &Store{api: api, table: table, sleep: backoff.Sleep, txs: TxConcurrencyDefault}
 	for _, o := range opts {
 		o(s)
 	}
 	s.l = s.l.WithDefaults()
 	if err := s.l.validate(); err != nil {
 		return nil, err
+	}
+	if s.txs < 1 {
+		return nil, fmt.Errorf("dynamostore: WithTxConcurrency must be at least 1, got %d", s.txs)
 	}
 	return s, nil
 }
