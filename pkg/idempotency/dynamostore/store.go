@@ -39,8 +39,14 @@ func WithLayout(l Layout) Option { return func(s *Store) { s.l = l } }
 
 // WithTxConcurrency bounds the transactions of one ClaimBatch or
 // CommitBatch in flight (a batch of 10,000 records makes about 100 of
-// them). Default TxConcurrencyDefault.
-func WithTxConcurrency(n int) Option { return func(s *Store) { s.txs = n } }
+// them). Zero keeps the default, TxConcurrencyDefault.
+func WithTxConcurrency(n int) Option {
+	return func(s *Store) {
+		if n != 0 {
+			s.txs = n
+		}
+	}
+}
 
 // TxConcurrencyDefault is the default of WithTxConcurrency.
 const TxConcurrencyDefault = 4
