@@ -89,7 +89,7 @@ func TestSecretsStayOutOfLogsAndTables(t *testing.T) {
 	}
 
 	out := w.out.String()
-	require.Contains(t, out, `"msg":"ledger: event applied"`, "the output was captured")
+	require.Contains(t, out, `"msg":"sqsonce: effect applied"`, "the output was captured")
 	for _, line := range strings.Split(out, "\n") {
 		require.NotContains(t, line, marker, "a log line leaks the marker")
 	}

@@ -137,7 +137,7 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 		"deliveries=%d batches=%d batch-failures=%d applied=%d (logged %d) replayed=%d already-applied=%d "+
 		"in-progress=%d dlq=%d (%d distinct) invocation p50=%s max=%s elapsed=%s",
 		n, len(bodies), len(poison), workers, kills, st.Received, st.Batches, st.BatchFailures, n,
-		msgs["ledger: event applied"], msgs["ledger: duplicate suppressed"], msgs["ledger: entry already applied"],
+		msgs["sqsonce: effect applied"], msgs["sqsonce: duplicate suppressed"], msgs["sqsonce: effect already applied"],
 		classes["in-progress"], len(dlq), len(inDLQ), percentile(durations, 50), percentile(durations, 100),
 		elapsed.Round(time.Second))
 	t.Log(figures)

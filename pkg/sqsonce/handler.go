@@ -129,7 +129,7 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 		r := record{msg: msg}
 		body, err := m.Decode([]byte(msg.Body))
 		if err != nil {
-			r.err = sqsbatch.Permanent(sqsbatch.WithClass(fmt.Errorf("message %s: decode: %w", msg.MessageId, err), ClassInvalid))
+			r.err = badInput(fmt.Errorf("message %s: decode: %w", msg.MessageId, err), ClassInvalid)
 			return r
 		}
 		r.body = body
@@ -137,7 +137,7 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 			err = errors.New("empty key")
 		}
 		if err != nil {
-			r.err = sqsbatch.Permanent(sqsbatch.WithClass(fmt.Errorf("message %s: idempotency key: %w", msg.MessageId, err), ClassMissingKey))
+			r.err = badInput(fmt.Errorf("message %s: idempotency key: %w", msg.MessageId, err), ClassMissingKey)
 			return r
 		}
 		r.payload = []byte(msg.Body)
@@ -148,10 +148,26 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	}, nil
 }
 
+// invalidInput is a message that can never be processed: its body does not
+// decode, or it has no key.
+type invalidInput struct{ err error }
+
+func (e *invalidInput) Error() string { return e.err.Error() }
+func (e *invalidInput) Unwrap() error { return e.err }
+
+// badInput makes err a permanent failure of input, with class unless the
+// decoder's error names its own.
+func badInput(err error, class string) error {
+	if sqsbatch.ClassOf(err) == sqsbatch.ClassError {
+		err = sqsbatch.WithClass(err, class)
+	}
+	return sqsbatch.Permanent(&invalidInput{err})
+}
+
 // Error classes of a Handler's failures, in logs, metrics and the DLQ's
 // error-class attribute.
 const (
-	ClassInvalid         = "invalid"          // the body does not decode (permanent)
+	ClassInvalid         = "invalid"          // the body does not decode (permanent), unless the decoder's error names its class
 	ClassMissingKey      = "missing-key"      // no idempotency key (permanent)
 	ClassPayloadMismatch = "payload-mismatch" // the key was used with another payload (permanent)
 	ClassInProgress      = "in-progress"      // another delivery holds the key
@@ -185,7 +201,7 @@ func (h *Handler) settle(ctx context.Context, inv *invocation, msg events.SQSMes
 	}
 	class := sqsbatch.ClassOf(err)
 	switch {
-	case class == ClassInvalid || class == ClassMissingKey:
+	case errors.As(err, new(*invalidInput)):
 		c.Invalid++
 		return err
 	case errors.Is(err, idempotency.ErrPayloadMismatch):
