@@ -77,11 +77,7 @@ func dbOr(api *stalledWrites, db *dynamodb.Client) dynamostore.API {
 }
 
 func ledgerMessage() sqsonce.Message[ledger.Event] {
-	return sqsonce.Message[ledger.Event]{
-		Decode:  ledger.Decode,
-		Key:     sqsonce.SourceKey(sqskey.Source{Kind: sqskey.BodyField}, func(e ledger.Event) string { return e.ID }),
-		Payload: func(_ events.SQSMessage, e ledger.Event) []byte { return e.Canonical() },
-	}
+	return ledger.Message(sqskey.Source{Kind: sqskey.BodyField})
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)) }

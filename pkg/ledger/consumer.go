@@ -11,6 +11,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -57,12 +58,18 @@ func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Han
 		}
 		sc.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
 	}
-	msg := sqsonce.Message[Event]{
-		Decode:  Decode,
-		Key:     sqsonce.SourceKey(cfg.Keys, func(e Event) string { return e.ID }),
-		Payload: func(_ events.SQSMessage, e Event) []byte { return e.Canonical() },
-	}
-	return sqsonce.NewDynamoDB(store, msg, func(_ context.Context, e Event) (sqsonce.Effect, error) {
+	return sqsonce.NewDynamoDB(store, Message(cfg.Keys), func(_ context.Context, e Event) (sqsonce.Effect, error) {
 		return Apply(cfg.LedgerTable, e), nil
 	}, sc)
+}
+
+// Message reads ledger events for sqsonce: Decode validates them, keys come
+// from keys (the event id for sqskey.BodyField), and the payload whose hash
+// is checked is the event's canonical encoding.
+func Message(keys sqskey.Source) sqsonce.Message[Event] {
+	return sqsonce.Message[Event]{
+		Decode:  Decode,
+		Key:     sqsonce.SourceKey(keys, func(e Event) string { return e.ID }),
+		Payload: func(_ events.SQSMessage, e Event) []byte { return e.Canonical() },
+	}
 }
