@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // Batches returns n new events (ids prefix-0 ... prefix-(n-1), spread over
@@ -42,7 +41,7 @@ func (r Run) PerSecond() float64 { return float64(r.Messages-r.Failures) / r.Ela
 
 // Drive invokes h with the batches, concurrency invocations at a time (as
 // that many concurrent Lambda execution environments would), and times it.
-func Drive(ctx context.Context, h ledger.Handler, batches []events.SQSEvent, concurrency int) (Run, error) {
+func Drive(ctx context.Context, h Handler, batches []events.SQSEvent, concurrency int) (Run, error) {
 	var r Run
 	var failures atomic.Int64
 	var firstErr error

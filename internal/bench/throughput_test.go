@@ -12,7 +12,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/bench"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // RoundTrip is the modelled and proxied round trip: 5 ms each way.
@@ -20,12 +19,12 @@ const RoundTrip = 10 * time.Millisecond
 
 // BenchmarkThroughputModel drives each consumer on the modelled store
 // (ModelDB: every call takes RoundTrip, calls run in parallel): what
-// concurrency buys given each mode's round trips. Run with -benchtime=1x;
-// one op is the whole set of messages.
+// concurrency buys given each consumer's round trips. Run with
+// -benchtime=1x; one op is the whole set of messages, over 10 accounts.
 func BenchmarkThroughputModel(b *testing.B) {
-	for _, size := range []int{10, 100, 1000} {
-		for _, conc := range []int{1, 8, 32} {
-			n := min(max(size*conc*2, 400), 32000)
+	for _, size := range []int{10, 100} {
+		for _, conc := range []int{1, 8} {
+			n := min(max(size*conc*4, 400), 8000)
 			for _, c := range bench.Consumers {
 				b.Run(fmt.Sprintf("batch=%d/conc=%d/consumer=%s", size, conc, c), func(b *testing.B) {
 					db := &bench.ModelDB{Latency: RoundTrip}
@@ -33,9 +32,37 @@ func BenchmarkThroughputModel(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					drive(b, h, n, size, conc, func() int64 { return db.Calls() })
+					drive(b, h, n, size, conc, 10, func() int64 { return db.Calls() })
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkHotItem drives every message to one account, on a modelled
+// store that refuses concurrent transactions on one item with
+// TransactionConflict, as DynamoDB does: what a hot balance costs. Reports
+// conflicts per message beside the throughput.
+func BenchmarkHotItem(b *testing.B) {
+	for _, conc := range []int{8, 32} {
+		for _, c := range []bench.Consumer{bench.Baseline, bench.Default} {
+			b.Run(fmt.Sprintf("batch=10/conc=%d/consumer=%s", conc, c), func(b *testing.B) {
+				db := &bench.ModelDB{Latency: RoundTrip, Conflicts: true}
+				h, err := bench.NewConsumer(c, db, bench.Tables{Idempotency: "idem", Ledger: "ledger"}, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var applied int
+				before := db.Conflicted()
+				for i := 0; b.Loop(); i++ {
+					batches := bench.Batches(fmt.Sprintf("%s-%d", b.Name(), i), 400, 10, 1)
+					run, _ := bench.Drive(context.Background(), h, batches, conc)
+					applied += run.Messages - run.Failures
+					b.ReportMetric(run.PerSecond(), "msgs/s")
+					b.ReportMetric(float64(run.Failures)/float64(run.Messages), "failed/msg")
+				}
+				b.ReportMetric(float64(db.Conflicted()-before)/float64(max(applied, 1)), "conflicts/msg")
+			})
 		}
 	}
 }
@@ -52,7 +79,7 @@ func BenchmarkThroughputMoto(b *testing.B) {
 	}
 	defer proxy.Close()
 	for _, size := range []int{10, 100} {
-		for _, conc := range []int{1, 4} {
+		for _, conc := range []int{4} {
 			for _, c := range bench.Consumers {
 				b.Run(fmt.Sprintf("batch=%d/conc=%d/consumer=%s", size, conc, c), func(b *testing.B) {
 					admin := awstest.DynamoDB(b)
@@ -66,22 +93,22 @@ func BenchmarkThroughputMoto(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					drive(b, h, 200, size, conc, func() int64 { return int64(counter.Total()) })
+					drive(b, h, 200, size, conc, 10, func() int64 { return int64(counter.Total()) })
 				})
 			}
 		}
 	}
 }
 
-// drive runs n new messages per op and reports messages per second and
-// requests per message.
-func drive(b *testing.B, h ledger.Handler, n, size, conc int, calls func() int64) {
+// drive runs n new messages per op over accounts and reports messages per
+// second and requests per message.
+func drive(b *testing.B, h bench.Handler, n, size, conc, accounts int, calls func() int64) {
 	b.Helper()
 	var elapsed time.Duration
 	applied := 0
 	before := calls()
 	for i := 0; b.Loop(); i++ {
-		batches := bench.Batches(fmt.Sprintf("%s-%d", b.Name(), i), n, size, 50)
+		batches := bench.Batches(fmt.Sprintf("%s-%d", b.Name(), i), n, size, accounts)
 		run, err := bench.Drive(context.Background(), h, batches, conc)
 		if err != nil || run.Failures > 0 {
 			b.Fatalf("%d of %d messages failed: %v", run.Failures, run.Messages, err)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,8 +142,20 @@ func splitRound(pending []*commit) (round, later []*commit) {
 }
 
 // packCommits cuts a round into transactions of at most MaxActionsPerTx
-// actions: one per record and exclusive write, one per added-to item.
+// actions: one per record and exclusive write, one per added-to item. The
+// round is first sorted by the items its commits add to (nothing in a round
+// depends on its order), so that the commits of one counter share
+// transactions, and their merged update.
 func packCommits(round []*commit) [][]*commit {
+	first := func(c *commit) string {
+		if len(c.adds) == 0 {
+			return ""
+		}
+		return slices.Min(slices.Collect(maps.Keys(c.adds)))
+	}
+	sorted := slices.Clone(round)
+	slices.SortStableFunc(sorted, func(a, b *commit) int { return strings.Compare(first(a), first(b)) })
+	round = sorted
 	var chunks [][]*commit
 	var cur []*commit
 	actions, addItems := 0, map[string]bool{}
