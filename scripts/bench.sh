@@ -23,7 +23,7 @@ scripts/with-local-aws.sh bash -c "
 	go test -count=1 -run '^\$' -bench ColdStart -benchtime=5x ./internal/bench | tee '$out/cold.txt'
 "
 # 3. Throughput on the modelled store (10 ms per call, calls in parallel).
-go test -count=1 -run '^$' -bench ThroughputModel -benchtime=1x -timeout 30m ./internal/bench | tee "$out/model.txt"
+go test -count=1 -run '^$' -bench 'ThroughputModel|HotItem' -benchtime=1x -timeout 30m ./internal/bench | tee "$out/model.txt"
 # 4. CPU and memory per message.
 {
 	go test -count=1 -run '^$' -bench Guard -benchmem ./internal/bench

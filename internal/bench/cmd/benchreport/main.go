@@ -1,35 +1,33 @@
 // Command benchreport turns the output of scripts/bench.sh into the tables
 // of docs/BENCHMARKS.md (rewriting each <!-- bench:NAME --> section) and the
-// throughput chart (PNG).
+// throughput chart (PNG). It reads the benchmark output with
+// golang.org/x/perf/benchfmt and draws with gonum.org/v1/plot.
 package main
 
 import (
-	"bufio"
+	"errors"
 	"flag"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
-	"math"
+	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"golang.org/x/perf/benchfmt"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
 )
 
-// result is one benchmark line: its name and metrics by unit.
+// result is one benchmark: its full name and metrics by unit.
 type result struct {
 	name    string
 	metrics map[string]float64
 }
 
-var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
-
+// parse reads the benchmark results of a file in the Go benchmark format.
 func parse(path string) ([]result, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,28 +35,33 @@ func parse(path string) ([]result, error) {
 	}
 	defer f.Close()
 	var out []result
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		m := benchLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
+	r := benchfmt.NewReader(f, path)
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok {
+			continue // a syntax error or unit metadata: not a result
 		}
-		r := result{name: m[1], metrics: map[string]float64{}}
-		fields := strings.Fields(m[3])
-		for i := 0; i+1 < len(fields); i += 2 {
-			v, err := strconv.ParseFloat(fields[i], 64)
-			if err == nil {
-				r.metrics[fields[i+1]] = v
+		name := string(res.Name.Full())
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // the GOMAXPROCS suffix
 			}
 		}
-		out = append(out, r)
+		x := result{name: "Benchmark" + name, metrics: map[string]float64{}}
+		for _, v := range res.Values {
+			x.metrics[v.Unit] = v.Value
+		}
+		out = append(out, x)
 	}
-	return out, sc.Err()
+	if err := r.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return out, nil
 }
 
-var consumers = []string{"baseline", "plain", "tx", "tx+ahead", "batch"}
+var consumers = []string{"baseline", "default", "any-effect"}
 
-// throughput indexes msgs/s by "batch=B/conc=C" and consumer.
+// throughput indexes results by "batch=B/conc=C" and consumer.
 func throughput(rs []result, prefix string) (keys []string, by map[string]map[string]result) {
 	by = map[string]map[string]result{}
 	for _, r := range rs {
@@ -67,6 +70,9 @@ func throughput(rs []result, prefix string) (keys []string, by map[string]map[st
 			continue
 		}
 		i := strings.LastIndex(rest, "/consumer=")
+		if i < 0 {
+			continue
+		}
 		key, c := rest[:i], rest[i+len("/consumer="):]
 		if by[key] == nil {
 			by[key] = map[string]result{}
@@ -77,6 +83,7 @@ func throughput(rs []result, prefix string) (keys []string, by map[string]map[st
 	return keys, by
 }
 
+// table is the throughput of each consumer and its ratio to the baseline.
 func table(rs []result, prefix string, absolute bool) string {
 	keys, by := throughput(rs, prefix)
 	var b strings.Builder
@@ -85,7 +92,7 @@ func table(rs []result, prefix string, absolute bool) string {
 		if absolute {
 			fmt.Fprintf(&b, " %s msgs/s |", c)
 		}
-		if c != "baseline" || !absolute {
+		if c != "baseline" {
 			fmt.Fprintf(&b, " %s ÷ baseline |", c)
 		}
 	}
@@ -106,7 +113,7 @@ func table(rs []result, prefix string, absolute bool) string {
 			if absolute {
 				fmt.Fprintf(&b, " %.0f |", v)
 			}
-			if c != "baseline" || !absolute {
+			if c != "baseline" {
 				fmt.Fprintf(&b, " %.2f |", v/base)
 			}
 			reqs = append(reqs, strconv.FormatFloat(by[k][c].metrics["reqs/msg"], 'f', -1, 64))
@@ -116,107 +123,71 @@ func table(rs []result, prefix string, absolute bool) string {
 	return b.String()
 }
 
+// hot is the hot-item table: every message on one account.
+func hot(rs []result) string {
+	var b strings.Builder
+	b.WriteString("| concurrency | consumer | msgs/s applied | failed/msg (retried by SQS) | conflicts/msg |\n|--:|---|--:|--:|--:|\n")
+	for _, r := range rs {
+		rest, ok := strings.CutPrefix(r.name, "BenchmarkHotItem/batch=10/conc=")
+		if !ok {
+			continue
+		}
+		conc, c, _ := strings.Cut(rest, "/consumer=")
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %.3f | %.2f |\n", conc, c, r.metrics["msgs/s"], r.metrics["failed/msg"], r.metrics["conflicts/msg"])
+	}
+	return b.String()
+}
+
 func cpu(rs []result) string {
 	var b strings.Builder
 	b.WriteString("| benchmark | ns/op | B/op | allocs/op |\n|---|--:|--:|--:|\n")
 	for _, r := range rs {
 		if strings.HasPrefix(r.name, "BenchmarkGuard") || strings.HasPrefix(r.name, "BenchmarkHandler") {
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f |\n", r.name, r.metrics["ns/op"], r.metrics["B/op"], r.metrics["allocs/op"])
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f |\n", r.name, r.metrics["sec/op"]*1e9, r.metrics["B/op"], r.metrics["allocs/op"])
 		}
 	}
 	return b.String()
 }
 
-// chart draws msgs/s (log scale) against concurrency 1, 8, 32 for one batch
-// size: one line per consumer, with axes, tick labels and a legend.
-func chart(rs []result, batch, path string) error {
-	_, by := throughput(rs, "BenchmarkThroughputModel")
-	colors := map[string]color.RGBA{
-		"baseline": {0, 0, 0, 255}, "plain": {220, 50, 47, 255}, "tx": {38, 139, 210, 255}, "tx+ahead": {108, 113, 196, 255}, "batch": {133, 153, 0, 255},
-	}
-	const w, h = 760, 440
-	const left, right, top, bottom = 70, 170, 50, 60
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = 255
-	}
-	black, grey := color.RGBA{0, 0, 0, 255}, color.RGBA{210, 210, 210, 255}
-	lo, hi := 1.0, 10.0
-	for _, m := range by {
-		for _, r := range m {
-			hi = math.Max(hi, r.metrics["msgs/s"])
+// chart draws each consumer's throughput on the modelled store against the
+// batch size, at one concurrency, as grouped bars.
+func chart(rs []result, conc, path string) error {
+	keys, by := throughput(rs, "BenchmarkThroughputModel")
+	var batches []string
+	for _, k := range keys {
+		if strings.HasSuffix(k, "/conc="+conc) {
+			batches = append(batches, k)
 		}
 	}
-	hi = math.Pow(10, math.Ceil(math.Log10(hi)))
-	lo = math.Max(lo, hi/1e5)
-	y := func(v float64) int {
-		return h - bottom - int(float64(h-top-bottom)*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo)))
-	}
-	for d := lo; d <= hi; d *= 10 { // a grid line and a label per decade
-		line(img, left, y(d), w-right, y(d), grey)
-		label := decade(d)
-		text(img, left-8-7*len(label), y(d)+4, label, black)
-	}
-	line(img, left, h-bottom, w-right, h-bottom, black)
-	line(img, left, top, left, h-bottom, black)
-	concs := []string{"1", "8", "32"}
-	x := func(i int) int { return left + 30 + i*(w-left-right-60)/(len(concs)-1) }
-	for i, c := range concs {
-		line(img, x(i), h-bottom, x(i), h-bottom+5, black)
-		text(img, x(i)-3*len(c), h-bottom+20, c, black)
-	}
-	text(img, left+(w-left-right)/2-80, h-bottom+42, "concurrent invocations", black)
-	text(img, 8, top-12, "messages/s (log scale)", black)
-	text(img, left, 20, "Throughput, batches of "+batch+", modelled store (10 ms per DynamoDB call)", black)
-	for k, c := range consumers {
-		ly := top + 20 + 22*k
-		for t := -1; t <= 1; t++ {
-			line(img, w-right+20, ly+t, w-right+50, ly+t, colors[c])
+	p := plot.New()
+	p.Title.Text = "Throughput on the modelled store (10 ms a call), concurrency " + conc
+	p.Y.Label.Text = "messages per second"
+	p.X.Label.Text = "messages per batch"
+	w := vg.Points(14)
+	for i, c := range consumers {
+		var vals plotter.Values
+		for _, k := range batches {
+			vals = append(vals, by[k][c].metrics["msgs/s"])
 		}
-		text(img, w-right+58, ly+4, c, black)
-		for i := 0; i+1 < len(concs); i++ {
-			a := by["batch="+batch+"/conc="+concs[i]][c].metrics["msgs/s"]
-			z := by["batch="+batch+"/conc="+concs[i+1]][c].metrics["msgs/s"]
-			if a > 0 && z > 0 {
-				for t := -1; t <= 1; t++ {
-					line(img, x(i), y(a)+t, x(i+1), y(z)+t, colors[c])
-				}
-			}
+		bars, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
 		}
+		bars.LineStyle.Width = 0
+		bars.Color = plotutil.Color(i)
+		bars.Offset = w * vg.Length(i-len(consumers)/2)
+		p.Add(bars)
+		p.Legend.Add(c, bars)
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+	names := make([]string, len(batches))
+	for i, k := range batches {
+		names[i] = strings.TrimPrefix(strings.Split(k, "/")[0], "batch=")
 	}
-	defer f.Close()
-	return png.Encode(f, img)
+	p.NominalX(names...)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
-
-// decade labels a power of ten: 1, 10, 100, 1k, 10k, 100k, 1M.
-func decade(v float64) string {
-	switch {
-	case v >= 1e6:
-		return strconv.FormatFloat(v/1e6, 'f', 0, 64) + "M"
-	case v >= 1e3:
-		return strconv.FormatFloat(v/1e3, 'f', 0, 64) + "k"
-	}
-	return strconv.FormatFloat(v, 'f', 0, 64)
-}
-
-// text draws s with its baseline at (x, y) in a 7x13 bitmap font.
-func text(img *image.RGBA, x, y int, s string, c color.RGBA) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
-}
-
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	n := max(abs(x1-x0), abs(y1-y0), 1)
-	for i := 0; i <= n; i++ {
-		img.SetRGBA(x0+(x1-x0)*i/n, y0+(y1-y0)*i/n, c)
-	}
-}
-
-func abs(v int) int { return max(v, -v) }
 
 // replace rewrites the section NAME of doc.
 func replace(doc, name, body string) string {
@@ -233,26 +204,32 @@ func main() {
 	docPath := flag.String("doc", "docs/BENCHMARKS.md", "the document whose sections are rewritten")
 	chartPath := flag.String("chart", "docs/throughput.png", "the chart to write")
 	flag.Parse()
+	if err := run(*dir, *docPath, *chartPath); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir, docPath, chartPath string) error {
 	var all []result
 	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt"} {
-		rs, err := parse(filepath.Join(*dir, f))
+		rs, err := parse(filepath.Join(dir, f))
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "benchreport:", err)
-			os.Exit(1)
+			return err
 		}
 		all = append(all, rs...)
 	}
-	raw, err := os.ReadFile(*docPath)
+	raw, err := os.ReadFile(docPath)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
+		return err
 	}
 	doc := string(raw)
 	doc = replace(doc, "model", table(all, "BenchmarkThroughputModel", true))
 	doc = replace(doc, "moto", table(all, "BenchmarkThroughputMoto", false))
+	doc = replace(doc, "hot", hot(all))
 	doc = replace(doc, "cpu", cpu(all))
 	for _, name := range []string{"machine", "accounting", "coldstart"} {
-		if b, err := os.ReadFile(filepath.Join(*dir, name+".md")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(dir, name+".md")); err == nil {
 			doc = replace(doc, name, string(b))
 		}
 	}
@@ -261,12 +238,8 @@ func main() {
 			doc = replace(doc, "coldstart-median", fmt.Sprintf("%.0f ms\n", r.metrics["median-ms"]))
 		}
 	}
-	err = os.WriteFile(*docPath, []byte(doc), 0o644)
-	if err == nil {
-		err = chart(all, "100", *chartPath)
+	if err := os.WriteFile(docPath, []byte(doc), 0o644); err != nil {
+		return err
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "benchreport:", err)
-		os.Exit(1)
-	}
+	return chart(all, "8", chartPath)
 }
