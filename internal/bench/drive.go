@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
 )
 
 // Batches returns n new events (ids prefix-0 ... prefix-(n-1), spread over

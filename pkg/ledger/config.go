@@ -33,6 +33,9 @@ type AppConfig struct {
 	BreakAfter       int
 	// Layout is where the idempotency records live in IdempotencyTable.
 	Layout dynamostore.Layout
+	// FunctionName labels the metrics (the EMF dimension FunctionName, which
+	// the template's alarms and dashboard select).
+	FunctionName string
 }
 
 // LoadAppConfig reads the configuration through getenv (os.Getenv in main):
@@ -53,6 +56,7 @@ type AppConfig struct {
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
 //	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
 //	PERMANENT_FIFO_DLQ_URL  optional: the same for the FIFO queue (its DLQ must be FIFO)
+//	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension
 //
 // Every error names the variable and what is wrong with it.
 func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
@@ -62,6 +66,7 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 		KeyPrefix:        getenv("IDEMPOTENCY_KEY_PREFIX"),
 		PermanentDLQURL:  getenv("PERMANENT_DLQ_URL"),
 		PermanentFIFODLQ: getenv("PERMANENT_FIFO_DLQ_URL"),
+		FunctionName:     getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = KeyPrefixDefault

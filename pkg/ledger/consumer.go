@@ -46,6 +46,9 @@ func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Han
 		Logger:     logger,
 		Metrics:    &sqsbatch.EMF{Writer: out},
 	}
+	if cfg.FunctionName != "" {
+		sc.Metrics.Dimensions = map[string]string{"FunctionName": cfg.FunctionName}
+	}
 	if cfg.CacheSize == 0 {
 		sc.CacheSize = -1
 	}

@@ -154,4 +154,3 @@ func TestBatchHandlerDeadline(t *testing.T) {
 		require.Equal(t, 3, report.Counts.Deadline)
 	})
 }
-

@@ -28,7 +28,6 @@ type Source struct {
 	Attribute string // the message attribute name, for Kind Attribute
 }
 
-
 // Parse reads a source as configured in the environment: "body-id",
 // "message-id", "dedup-id" or "attribute:<name>".
 func Parse(s string) (Source, error) {

@@ -90,7 +90,9 @@ func Example_lambdaStart() {
 		func(ctx context.Context, s Signup) ([]byte, error) { return nil, nil /* sendMail(ctx, s.Email) */ },
 		sqsonce.Config{KeyPrefix: "welcome-mails"})
 	orders, _ := sqsonce.NewDynamoDB(store, sqsonce.JSON(sqsonce.BodyKey(func(o Order) string { return o.ID })),
-		func(ctx context.Context, o Order) (sqsonce.Effect, error) { return sqsonce.Effect{}, nil /* the order's writes */ },
+		func(ctx context.Context, o Order) (sqsonce.Effect, error) {
+			return sqsonce.Effect{}, nil /* the order's writes */
+		},
 		sqsonce.Config{KeyPrefix: "orders"})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		if len(ev.Records) > 0 && ev.Records[0].EventSourceARN == "arn:aws:sqs:eu-west-1:123456789012:signups" {

@@ -45,7 +45,6 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 	return out, nil
 }
 
-
 // claimChunk claims up to MaxClaimsPerTx inputs, filling out. Claims whose
 // condition failed are judged from the existing item and dropped, and the
 // rest are sent again at once; a transaction cancelled for contention

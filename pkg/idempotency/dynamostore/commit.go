@@ -20,7 +20,6 @@ import (
 // MaxActionsPerTx is DynamoDB's limit of actions in one TransactWriteItems.
 const MaxActionsPerTx = 100
 
-
 // commit is one input of CommitBatch on its way: its writes sorted into
 // exclusive ones (one action each, the only action on their item in a
 // transaction) and additions (merged per item across inputs).

@@ -28,7 +28,6 @@ func num(n int64) *types.AttributeValueMemberN {
 
 func str(s string) *types.AttributeValueMemberS { return &types.AttributeValueMemberS{Value: s} }
 
-
 // resultValue stores a result as a string when it is valid UTF-8 (JSON, as
 // Powertools stores it) and as binary otherwise.
 func resultValue(result []byte) types.AttributeValue {

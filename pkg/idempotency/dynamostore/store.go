@@ -20,7 +20,7 @@ type Store struct {
 	api   API
 	table string
 	l     Layout
-	txs   int // transactions of one ClaimBatch or CommitBatch in flight
+	txs   int                                              // transactions of one ClaimBatch or CommitBatch in flight
 	sleep func(ctx context.Context, d time.Duration) error // between contended attempts
 }
 
