@@ -1,8 +1,11 @@
 # sqsonce: `make demo` runs the pipeline locally, `make test` runs the tests.
-# Both install what a fresh machine lacks (moto, cfn-lint, aws-lambda-rie).
+# Both install what a fresh machine lacks (moto, cfn-lint and awscli into .venv; aws-lambda-rie into bin/).
 
 SHELL := /bin/bash
 GO ?= go
+# The project's virtual environment (scripts/ensure-tools.sh makes it when the pinned Python tools
+# are not already importable) comes first on PATH.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 LOCAL_AWS := scripts/with-local-aws.sh
 GOARCH_LAMBDA ?= arm64
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
@@ -37,9 +40,13 @@ chaos:
 	scripts/ensure-tools.sh moto awscli rie
 	scripts/chaos.sh
 
+## lint-template: cfn-lint on template.yaml, and on the CloudFormation the SAM transform makes of it
 lint-template:
 	scripts/ensure-tools.sh cfn-lint
 	cfn-lint template.yaml
+	@mkdir -p .build
+	python3 scripts/sam-transform.py template.yaml .build/template.cfn.json
+	cfn-lint .build/template.cfn.json
 
 ## build: the Lambda bootstraps for the host architecture into .build/
 build:

@@ -28,7 +28,19 @@ import os
 import sys
 import time
 
-from werkzeug.serving import make_server
+import moto
+
+# The patches below replace moto internals as they are in this version; on
+# any other one they might silently change what a request does.
+MOTO_VERSION = "5.2.1"
+if moto.__version__ != MOTO_VERSION:
+    sys.exit(
+        "serve_moto.py: moto %s is installed, but this script patches moto %s: "
+        "run scripts/ensure-tools.sh moto (it installs requirements-dev.txt into .venv), "
+        "or pip install 'moto[server]==%s'" % (moto.__version__, MOTO_VERSION, MOTO_VERSION)
+    )
+
+from werkzeug.serving import make_server  # noqa: E402
 
 import moto.dynamodb.models as ddb_models
 import moto.sqs.models as sqs_models

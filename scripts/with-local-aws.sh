@@ -28,12 +28,14 @@ fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 "$here/ensure-tools.sh" moto
+# The project's virtual environment, when ensure-tools made one, comes first.
+if [[ -d "$here/../.venv/bin" ]]; then PATH="$(cd "$here/../.venv/bin" && pwd):$PATH"; fi
 
 dir="$(mktemp -d)"
 pids=()
 cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	for pid in ${pids[@]+"${pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
+	for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
 	rm -rf "$dir"
 }
 trap cleanup EXIT

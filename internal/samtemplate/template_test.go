@@ -107,11 +107,11 @@ func TestFunctionEnvironment(t *testing.T) {
 			"IDEMPOTENCY_TABLE":      {ref: "IdempotencyTable"},
 			"LEDGER_TABLE":           {ref: "LedgerTable"},
 			"IDEMPOTENCY_KEY_PREFIX": {value: "payments"},
-			"IDEMPOTENCY_TTL":        {value: "1h"},
+			"IDEMPOTENCY_TTL":        {value: "96h"},
 			"KEY_SOURCE":             {value: "body-id"},
-			"CONCURRENCY":            {value: "8"},
-			"COMPLETION_MODE":        {value: "tx"},
+			"CONCURRENCY":            {value: "4"},
 			"LOG_LEVEL":              {value: "INFO"},
+			"AWS_ENDPOINT_URL":       {value: ""},
 		}},
 		{"ProducerFunction", map[string]want{
 			"QUEUE_URL":      {ref: "EventsQueue"},
@@ -122,6 +122,8 @@ func TestFunctionEnvironment(t *testing.T) {
 		t.Run(tt.function, func(t *testing.T) {
 			t.Parallel()
 			vars := obj(t, obj(t, tmpl.FunctionProperties(tt.function), "Environment"), "Variables")
+			require.NotContains(t, vars, "COMPLETION_MODE", "one path per kind of effect")
+			require.NotContains(t, vars, "CLAIM_AHEAD")
 			for name, w := range tt.env {
 				require.Contains(t, vars, name)
 				if w.ref != "" {
@@ -284,10 +286,8 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"ConsumerLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
 			"EventsQueue":      {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
 			"FifoEventsQueue":  {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
-			"EventsDLQ":        {"sqs:SendMessage"},
-			"FifoEventsDLQ":    {"sqs:SendMessage"},
-			"IdempotencyTable": {"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-			"LedgerTable":      {"dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+			"IdempotencyTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
+			"LedgerTable":      {"dynamodb:PutItem", "dynamodb:UpdateItem"},
 		},
 		"ProducerRole": {
 			"ProducerLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
@@ -306,6 +306,12 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 				doc := obj(t, p.(map[string]any), "PolicyDocument")
 				for _, s := range list(doc["Statement"]) {
 					stmt := s.(map[string]any)
+					if cond, ok := stmt["Fn::If"].([]any); ok {
+						// Granted only under a condition: checked by
+						// TestDLQSendOnlyWhenConfigured.
+						require.Equal(t, "PermanentFailuresToDLQ", cond[0])
+						continue
+					}
 					require.Equal(t, "Allow", stmt["Effect"])
 					require.NotContains(t, stmt, "NotAction")
 					require.NotContains(t, stmt, "NotResource")
@@ -333,37 +339,47 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 func TestAlarms(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
-	type key struct{ queue, metric string }
+	type key struct{ namespace, metric, target string }
 	alarms := map[key]map[string]any{}
+	topic := map[string]any{"Fn::If": []any{"HasAlarmTopic", map[string]any{"Ref": "AlarmTopicArn"}, map[string]any{"Ref": "AlarmTopic"}}}
 	for id, a := range tmpl.ResourcesOfType("AWS::CloudWatch::Alarm") {
 		p := a.Properties
-		require.Equal(t, "AWS/SQS", p["Namespace"], id)
 		dims := list(p["Dimensions"])
 		require.Len(t, dims, 1, id)
 		dim := dims[0].(map[string]any)
-		require.Equal(t, "QueueName", dim["Name"], id)
-		queue, ok := samtemplate.LogicalID(dim["Value"])
-		require.True(t, ok, id)
-		alarms[key{queue, p["MetricName"].(string)}] = p
+		target, ok := samtemplate.LogicalID(dim["Value"])
+		if !ok {
+			target = str(t, tmpl, dim["Value"], nil)
+		}
+		alarms[key{p["Namespace"].(string), p["MetricName"].(string), target}] = p
+		require.Equal(t, []any{topic}, p["AlarmActions"], "%s notifies the alarm topic", id)
+		require.Equal(t, []any{topic}, p["OKActions"], "%s says when it is over", id)
 	}
 	tests := []struct {
-		queue, metric string
-		threshold     float64 // alarm when the value is above this
+		namespace, metric, target string
+		threshold                 float64 // alarm when the value is above this
 	}{
-		{"EventsDLQ", "ApproximateNumberOfMessagesVisible", 0},
-		{"FifoEventsDLQ", "ApproximateNumberOfMessagesVisible", 0},
-		{"EventsQueue", "ApproximateAgeOfOldestMessage", 300},
-		{"FifoEventsQueue", "ApproximateAgeOfOldestMessage", 300},
+		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "EventsDLQ", 0},
+		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "FifoEventsDLQ", 0},
+		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "EventsQueue", 300},
+		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "FifoEventsQueue", 300},
+		{"AWS/Lambda", "Errors", "ConsumerFunction", 0},
+		{"AWS/Lambda", "Throttles", "ConsumerFunction", 0},
+		// The consumer's EMF metrics, dimension FunctionName (ledger.AppConfig).
+		{"sqsonce", "StoreFailed", "sqsonce-consumer", 0},
+		{"sqsonce", "Breaker", "sqsonce-consumer", 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.queue+"/"+tt.metric, func(t *testing.T) {
+		t.Run(tt.target+"/"+tt.metric, func(t *testing.T) {
 			t.Parallel()
-			p, ok := alarms[key{tt.queue, tt.metric}]
-			require.True(t, ok, "an alarm on %s of %s", tt.metric, tt.queue)
+			p, ok := alarms[key{tt.namespace, tt.metric, tt.target}]
+			require.True(t, ok, "an alarm on %s of %s", tt.metric, tt.target)
 			require.Equal(t, "GreaterThanThreshold", p["ComparisonOperator"])
 			require.Equal(t, tt.threshold, num(t, tmpl, p["Threshold"]))
 		})
 	}
+	require.Len(t, alarms, len(tests))
+	require.Equal(t, "CreateAlarmTopic", tmpl.Resources["AlarmTopic"].Condition, "a topic is created when none is given")
 }
 
 func TestLogGroups(t *testing.T) {
@@ -415,6 +431,8 @@ func TestOutputs(t *testing.T) {
 			require.Equal(t, want, out.Value)
 		})
 	}
+	require.Contains(t, tmpl.Outputs, "AlarmTopic")
+	require.Contains(t, tmpl.Outputs, "DashboardName")
 	for id, r := range tmpl.Resources {
 		switch r.Type {
 		case "AWS::SQS::Queue", "AWS::DynamoDB::Table", "AWS::Serverless::Function":

@@ -1,0 +1,144 @@
+package samtemplate_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/samtemplate"
+)
+
+// The idempotency TTL is never shorter than the source queues' retention:
+// a message can be redelivered, or redriven from its DLQ, for that long.
+func TestTTLCoversTheQueuesRetention(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	ttl, err := time.ParseDuration(param(t, tmpl, "IdempotencyTTL").Default.(string))
+	require.NoError(t, err)
+	for _, q := range []string{"EventsQueue", "FifoEventsQueue"} {
+		retention := time.Duration(num(t, tmpl, tmpl.Resources[q].Properties["MessageRetentionPeriod"])) * time.Second
+		require.GreaterOrEqual(t, ttl, retention, "IdempotencyTTL's default against %s's retention", q)
+	}
+	require.GreaterOrEqual(t, ttl, 15*time.Minute+5*time.Second, "and at least the longest lease")
+}
+
+// The ledger (business data) survives the stack's deletion and a replacement.
+func TestLedgerIsRetained(t *testing.T) {
+	t.Parallel()
+	r := loadTemplate(t).Resources["LedgerTable"]
+	require.Equal(t, "Retain", r.DeletionPolicy)
+	require.Equal(t, "Retain", r.UpdateReplacePolicy)
+}
+
+// The consumer may send to the DLQs only when permanent failures go there
+// at once.
+func TestDLQSendOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	var conditional []map[string]any
+	for _, p := range list(tmpl.Resources["ConsumerRole"].Properties["Policies"]) {
+		for _, s := range list(obj(t, p.(map[string]any), "PolicyDocument")["Statement"]) {
+			if c, ok := s.(map[string]any)["Fn::If"].([]any); ok {
+				require.Equal(t, "PermanentFailuresToDLQ", c[0])
+				require.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, c[2])
+				conditional = append(conditional, c[1].(map[string]any))
+			}
+		}
+	}
+	require.Len(t, conditional, 1)
+	stmt := conditional[0]
+	require.Equal(t, []any{"sqs:SendMessage"}, list(stmt["Action"]))
+	var targets []string
+	for _, r := range list(stmt["Resource"]) {
+		id, ok := samtemplate.LogicalID(r)
+		require.True(t, ok)
+		targets = append(targets, id)
+	}
+	slices.Sort(targets)
+	require.Equal(t, []string{"EventsDLQ", "FifoEventsDLQ"}, targets)
+}
+
+// Lambda filters the functions' JSON logs at the LogLevel parameter too.
+func TestApplicationLogLevelFollowsLogLevel(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	for _, fn := range []string{"ConsumerFunction", "ProducerFunction"} {
+		cfg := obj(t, tmpl.FunctionProperties(fn), "LoggingConfig")
+		require.Equal(t, "JSON", cfg["LogFormat"], fn)
+		require.Equal(t, "LogLevel", refParam(t, tmpl, cfg["ApplicationLogLevel"]), fn)
+	}
+}
+
+// The dashboard shows the consumer's own metrics by the names it writes,
+// and the queues' and the function's.
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	sub := list(tmpl.Resources["Dashboard"].Properties["DashboardBody"].(map[string]any)["Fn::Sub"])
+	body := sub[0].(string)
+	for _, metric := range []string{
+		"Executed", "Replayed", "AlreadyApplied", "Invalid", "PayloadMismatch", "InProgress", "StoreFailed", "Contended",
+		"LeaseLost", "Breaker", "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Duration", "Errors",
+	} {
+		require.Contains(t, body, `"`+metric+`"`)
+	}
+	var doc map[string]any
+	replaced := body
+	for _, v := range []string{"${AWS::Region}", "${Fn}", "${Queue}", "${FifoQueue}", "${DLQ}", "${FifoDLQ}"} {
+		replaced = strings.ReplaceAll(replaced, v, "x")
+	}
+	require.NoError(t, json.Unmarshal([]byte(replaced), &doc), "the dashboard body is JSON")
+}
+
+// `sam local invoke -e events/X.json --env-vars events/env.json` passes a
+// variable only if the function declares it: every one of env.json is.
+func TestEnvFileVariablesAreDeclared(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "env.json"))
+	require.NoError(t, err)
+	var env map[string]map[string]string
+	require.NoError(t, json.Unmarshal(raw, &env))
+	require.Contains(t, env, "ConsumerFunction")
+	for fn, vars := range env {
+		require.Contains(t, tmpl.Resources, fn)
+		declared := obj(t, obj(t, tmpl.FunctionProperties(fn), "Environment"), "Variables")
+		for name := range vars {
+			require.Contains(t, declared, name, "%s declares %s", fn, name)
+		}
+	}
+}
+
+// `sam sync` and `sam deploy` of one environment use the same parameters
+// (sam sync would otherwise fall back to the template's defaults).
+func TestSamconfigSyncMatchesDeploy(t *testing.T) {
+	t.Parallel()
+	var cfg map[string]map[string]map[string]map[string]any
+	_, err := toml.DecodeFile(filepath.Join("..", "..", "samconfig.toml"), &cfg)
+	require.NoError(t, err)
+	require.Contains(t, cfg, "default")
+	require.Contains(t, cfg, "prod")
+	tmpl := loadTemplate(t)
+	for env, cmds := range cfg {
+		if env == "version" {
+			continue
+		}
+		t.Run(env, func(t *testing.T) {
+			deploy := cmds["deploy"]["parameters"]["parameter_overrides"]
+			require.NotNil(t, deploy)
+			require.Equal(t, deploy, cmds["sync"]["parameters"]["parameter_overrides"])
+			for _, kv := range deploy.([]any) {
+				name, _, ok := strings.Cut(kv.(string), "=")
+				require.True(t, ok)
+				require.Contains(t, tmpl.Parameters, name)
+			}
+		})
+	}
+}
