@@ -38,7 +38,6 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 	window := fs.Duration("batching-window", 0, "the event source mapping's maximum batching window")
 	visibility := fs.Duration("visibility-timeout", demo.VisibilityTimeoutDefault, "the queue's visibility timeout: how soon a failed record comes back")
 	maxReceive := fs.Int("max-receive-count", demo.MaxReceiveCountDefault, "receives before the queue moves a message to its DLQ")
-	mode := fs.String("mode", "", "the consumer's COMPLETION_MODE: tx (default) or plain")
 	consumerEnv := envFlags{}
 	fs.Var(consumerEnv, "env", "KEY=VALUE for the consumer's environment, e.g. CONCURRENCY=4 (repeatable)")
 	seed := fs.Uint64("seed", 0, "seed of the workload (0: random)")
@@ -62,11 +61,6 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		return usageError(c, "demo", "--invalid must not be negative")
 	case *visibility < time.Second:
 		return usageError(c, "demo", "--visibility-timeout must be at least 1s")
-	case *mode != "" && *mode != "tx" && *mode != "plain":
-		return usageError(c, "demo", "--mode %q is not tx or plain", *mode)
-	}
-	if *mode != "" {
-		consumerEnv["COMPLETION_MODE"] = *mode
 	}
 
 	opts := demo.Options{

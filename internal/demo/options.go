@@ -92,8 +92,8 @@ type Options struct {
 	// maximum batching window. Default BatchSizeDefault (10) and 0.
 	BatchSize      int
 	BatchingWindow time.Duration
-	// ConsumerEnv overrides the function's settings (COMPLETION_MODE,
-	// CONCURRENCY, LOG_LEVEL...); see ledger.LoadAppConfig. The tables are
+	// ConsumerEnv overrides the function's settings (CONCURRENCY,
+	// KEY_SOURCE, LOG_LEVEL...); see ledger.LoadAppConfig. The tables are
 	// set by Run. LOG_LEVEL above INFO hides the lines the report counts.
 	ConsumerEnv map[string]string
 	// FunctionTimeout is the function's timeout. Default
