@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +55,11 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: 2, MaxReceiveCount: 30})
 
+	// The storm is random but repeatable: the seed of the shuffle and of the
+	// kill schedule is printed, and SQSONCE_STORM_SEED replays it.
+	seed := stormSeed(t)
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	var rngMu sync.Mutex
 	valid := makeEvents("storm", n, 25)
 	poison := malformedBodies(max(n/50, 4))
 	var bodies []string
@@ -60,7 +67,7 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 		bodies = append(bodies, e.body(), e.body(`"producer_attempt":2`))
 	}
 	bodies = append(bodies, poison...)
-	rand.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
+	rng.Shuffle(len(bodies), func(i, j int) { bodies[i], bodies[j] = bodies[j], bodies[i] })
 	send(t, client, q.URL, bodies)
 
 	// A function timeout of 3s makes a killed worker's lease at most 8s
@@ -88,14 +95,18 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 			// short storm still sees all its kills) and every 1-3s under
 			// `make chaos` (so they spread over the long one).
 			wait := time.Duration(sized(300, 1000)) * time.Millisecond
-			timer := time.NewTimer(wait + rand.N(time.Duration(sized(1000, 2000))*time.Millisecond))
+			rngMu.Lock()
+			wait += time.Duration(rng.Int64N(int64(sized(1000, 2000)))) * time.Millisecond
+			victim := rng.IntN(workers)
+			rngMu.Unlock()
+			timer := time.NewTimer(wait)
 			select {
 			case <-chaosCtx.Done():
 				timer.Stop()
 				return
 			case <-timer.C:
 			}
-			if err := pool[rand.IntN(workers)].killAndRestart(chaosCtx); err != nil && chaosCtx.Err() == nil {
+			if err := pool[victim].killAndRestart(chaosCtx); err != nil && chaosCtx.Err() == nil {
 				chaosErr = err
 				return
 			}
@@ -133,13 +144,32 @@ func TestDuplicateStormWithKilledWorkers(t *testing.T) {
 	msgs, classes := tally(lines, "msg"), tally(lines, "error_class")
 	st := m.Stats()
 	require.Positive(t, kills)
-	figures := fmt.Sprintf("storm: events=%d messages=%d (every event twice + %d poison) workers=%d kills=%d "+
+	figures := fmt.Sprintf("storm: seed=%d events=%d messages=%d (every event twice + %d poison) workers=%d kills=%d "+
 		"deliveries=%d batches=%d batch-failures=%d applied=%d (logged %d) replayed=%d already-applied=%d "+
 		"in-progress=%d dlq=%d (%d distinct) invocation p50=%s max=%s elapsed=%s",
-		n, len(bodies), len(poison), workers, kills, st.Received, st.Batches, st.BatchFailures, n,
+		seed, n, len(bodies), len(poison), workers, kills, st.Received, st.Batches, st.BatchFailures, n,
 		msgs["sqsonce: effect applied"], msgs["sqsonce: duplicate suppressed"], msgs["sqsonce: effect already applied"],
 		classes["in-progress"], len(dlq), len(inDLQ), percentile(durations, 50), percentile(durations, 100),
 		elapsed.Round(time.Second))
 	t.Log(figures)
 	fmt.Println("FIGURES", figures)
+}
+
+// stormSeed is SQSONCE_STORM_SEED, or a new seed; either way it is logged,
+// and repeated when the test fails, so a failing storm can be replayed.
+func stormSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := rand.Uint64()
+	if v := os.Getenv("SQSONCE_STORM_SEED"); v != "" {
+		var err error
+		seed, err = strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "SQSONCE_STORM_SEED")
+	}
+	t.Logf("storm seed %d (replay with SQSONCE_STORM_SEED=%d)", seed, seed)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the storm failed with seed %d: replay it with SQSONCE_STORM_SEED=%d", seed, seed)
+		}
+	})
+	return seed
 }

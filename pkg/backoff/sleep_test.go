@@ -3,6 +3,7 @@ package backoff_test
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -10,14 +11,25 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/backoff"
 )
 
-func TestForWaits(t *testing.T) {
+func TestSleepWaits(t *testing.T) {
 	t.Parallel()
-	began := time.Now()
-	require.NoError(t, backoff.Sleep(context.Background(), 20*time.Millisecond))
-	require.GreaterOrEqual(t, time.Since(began), 20*time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		began := time.Now()
+		require.NoError(t, backoff.Sleep(context.Background(), 20*time.Millisecond))
+		require.Equal(t, 20*time.Millisecond, time.Since(began))
+	})
 }
 
-func TestForEndsWithTheContext(t *testing.T) {
+func TestJitterIsBetweenHalfAndAll(t *testing.T) {
+	t.Parallel()
+	for range 1000 {
+		d := backoff.Jitter(100 * time.Millisecond)
+		require.True(t, d >= 50*time.Millisecond && d <= 100*time.Millisecond, "%s", d)
+	}
+	require.Zero(t, backoff.Jitter(0))
+}
+
+func TestSleepEndsWithTheContext(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

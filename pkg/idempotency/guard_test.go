@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -219,37 +220,44 @@ func (c pastDeadline) Deadline() (time.Time, bool) { return c.at, true }
 
 func TestLease(t *testing.T) {
 	t.Parallel()
-	// A Lambda context can report no time left while the call still goes
-	// through (Powertools Python #4759 looped forever on that).
-	noTimeLeft := pastDeadline{Context: context.Background(), at: time.Now().Add(-time.Minute)}
-	inTenSeconds, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel2)
 	for _, tc := range []struct {
 		name     string
-		ctx      context.Context
+		ctx      func() (context.Context, context.CancelFunc)
 		lease    time.Duration
 		min, max time.Duration
 	}{
-		{name: "no deadline", ctx: context.Background(), min: idempotency.LeaseWithoutDeadlineDefault, max: idempotency.LeaseWithoutDeadlineDefault},
-		{name: "deadline passed gets the floor", ctx: noTimeLeft, min: idempotency.MinLeaseDefault, max: idempotency.MinLeaseDefault},
-		{name: "remaining time plus margin", ctx: inTenSeconds, min: 14 * time.Second, max: 15 * time.Second},
-		{name: "fixed lease", ctx: inTenSeconds, lease: 42 * time.Second, min: 42 * time.Second, max: 42 * time.Second},
+		{name: "no deadline", ctx: func() (context.Context, context.CancelFunc) { return context.Background(), func() {} },
+			min: idempotency.LeaseWithoutDeadlineDefault, max: idempotency.LeaseWithoutDeadlineDefault},
+		// A Lambda context can report no time left while the call still
+		// goes through (Powertools Python #4759 looped forever on that).
+		{name: "deadline passed gets the floor", ctx: func() (context.Context, context.CancelFunc) {
+			return pastDeadline{Context: context.Background(), at: time.Now().Add(-time.Minute)}, func() {}
+		}, min: idempotency.MinLeaseDefault, max: idempotency.MinLeaseDefault},
+		{name: "remaining time plus margin", ctx: func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 10*time.Second)
+		}, min: 15 * time.Second, max: 15 * time.Second},
+		{name: "fixed lease", ctx: func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 10*time.Second)
+		}, lease: 42 * time.Second, min: 42 * time.Second, max: 42 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store := memstore.New()
-			clock := newFakeClock()
-			g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = tc.lease; c.Clock = clock.Now })
-			var lease time.Duration
-			_, err := g.Do(tc.ctx, "k", nil, func(context.Context) ([]byte, error) {
-				rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+			synctest.Test(t, func(t *testing.T) { // the remaining time is exact on the fake clock
+				ctx, cancel := tc.ctx()
+				defer cancel()
+				store := memstore.New()
+				g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = tc.lease })
+				var lease time.Duration
+				_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
+					rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+					require.NoError(t, err)
+					lease = rec.LeaseUntil.Sub(time.Now())
+					return nil, nil
+				})
 				require.NoError(t, err)
-				lease = rec.LeaseUntil.Sub(clock.Now())
-				return nil, nil
+				require.GreaterOrEqual(t, lease, tc.min-time.Millisecond)
+				require.LessOrEqual(t, lease, tc.max)
 			})
-			require.NoError(t, err)
-			require.GreaterOrEqual(t, lease, tc.min-time.Millisecond)
-			require.LessOrEqual(t, lease, tc.max)
 		})
 	}
 }
@@ -355,27 +363,32 @@ func TestFinishOutlivesTheContextByFinishTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store := slowStore()
-			g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = tc.finishTimeout })
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			var runs atomic.Int32
-			_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
-				runs.Add(1)
-				if tc.cancelInWork {
-					cancel() // the deadline hits as the work returns
-				}
-				return []byte("done"), nil
-			})
-			require.EqualValues(t, 1, runs.Load())
-			if tc.wantErr != nil {
-				require.ErrorIs(t, err, tc.wantErr)
-				return
-			}
-			require.NoError(t, err)
-			rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
-			require.NoError(t, err)
-			require.Equal(t, idempotency.StatusCompleted, rec.Status)
+			synctest.Test(t, func(t *testing.T) { finishCase(t, slowStore(), tc.finishTimeout, tc.cancelInWork, tc.wantErr) })
 		})
 	}
+}
+
+// finishCase runs one case of TestFinishOutlivesTheContextByFinishTimeout on
+// the fake clock of a synctest bubble.
+func finishCase(t *testing.T, store *memstore.Store, finishTimeout time.Duration, cancelInWork bool, wantErr error) {
+	g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = finishTimeout })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var runs atomic.Int32
+	_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
+		runs.Add(1)
+		if cancelInWork {
+			cancel() // the deadline hits as the work returns
+		}
+		return []byte("done"), nil
+	})
+	require.EqualValues(t, 1, runs.Load())
+	if wantErr != nil {
+		require.ErrorIs(t, err, wantErr)
+		return
+	}
+	require.NoError(t, err)
+	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusCompleted, rec.Status)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,38 +39,44 @@ func TestDeadline(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			release := make(chan struct{})
-			t.Cleanup(func() { close(release) })
-			var started, sawCancel atomic.Int64
-			h := func(ctx context.Context, _ events.SQSMessage) error {
-				started.Add(1)
-				if tc.ignoreCtx {
-					<-release
-					return nil
+			// In a synctest bubble the clock is fake: the deadline, the
+			// safety margin and the abandon point are exact, however
+			// loaded the machine is.
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				defer close(release)
+				var started, sawCancel atomic.Int64
+				h := func(ctx context.Context, _ events.SQSMessage) error {
+					started.Add(1)
+					if tc.ignoreCtx {
+						<-release
+						return nil
+					}
+					<-ctx.Done()
+					sawCancel.Add(1)
+					return fmt.Errorf("slow work: %w", ctx.Err())
 				}
-				<-ctx.Done()
-				sawCancel.Add(1)
-				return fmt.Errorf("slow work: %w", ctx.Err())
-			}
-			p := newProcessor(t, h, sqsbatch.Config{Concurrency: 2})
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			deadline, _ := ctx.Deadline()
+				p := newProcessor(t, h, sqsbatch.Config{Concurrency: 2})
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				defer cancel()
+				began := time.Now()
 
-			report, err := p.Process(ctx, standard(ids(10)...))
-			returned := time.Now()
-			require.NoError(t, err)
-			require.True(t, returned.Before(deadline), "returned %v after the deadline", returned.Sub(deadline))
-			require.Len(t, report.Response.BatchItemFailures, 10)
-			require.EqualValues(t, 2, started.Load(), "only the first two records start")
-			require.Equal(t, 8, report.Counts.Deadline)
-			for _, id := range ids(2) {
-				got, _ := report.Outcome(id)
-				require.Equal(t, tc.want, got, id)
-			}
-			if !tc.ignoreCtx {
-				require.EqualValues(t, 2, sawCancel.Load())
-			}
+				report, err := p.Process(ctx, standard(ids(10)...))
+				require.NoError(t, err)
+				// 300ms left: a safety margin of 75ms (a quarter of it),
+				// records cut at 225ms, the processor returns by 262.5ms.
+				require.LessOrEqual(t, time.Since(began), 263*time.Millisecond, "returned before the deadline")
+				require.Len(t, report.Response.BatchItemFailures, 10)
+				require.EqualValues(t, 2, started.Load(), "only the first two records start")
+				require.Equal(t, 8, report.Counts.Deadline)
+				for _, id := range ids(2) {
+					got, _ := report.Outcome(id)
+					require.Equal(t, tc.want, got, id)
+				}
+				if !tc.ignoreCtx {
+					require.EqualValues(t, 2, sawCancel.Load())
+				}
+			})
 		})
 	}
 }

@@ -233,8 +233,8 @@ func TestStoredAttributes(t *testing.T) {
 	}
 }
 
-// With the store unreachable the function does not run, the error is typed,
-// and the call ends with its context.
+// With the store unreachable the function does not run and the error is
+// typed.
 func TestStoreUnreachable(t *testing.T) {
 	t.Parallel()
 	client := dynamodb.NewFromConfig(awstest.Config(t), func(o *dynamodb.Options) {
@@ -249,8 +249,6 @@ func TestStoreUnreachable(t *testing.T) {
 	_, err = g.Do(ctx, "evt-1", nil, func(context.Context) ([]byte, error) { runs.Add(1); return nil, nil })
 	require.ErrorIs(t, err, idempotency.ErrStoreFailed)
 	require.Zero(t, runs.Load())
-	deadline, _ := ctx.Deadline()
-	require.WithinDuration(t, deadline, time.Now(), 2*time.Second, "returned within the context's life (plus slack)")
 }
 
 func TestBatchConformance(t *testing.T) {
