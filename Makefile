@@ -17,7 +17,7 @@ all: test
 
 ## test: go vet, cfn-lint, go test -race against a local moto (started and stopped here), short fuzzing
 test: lint-template
-	scripts/ensure-tools.sh moto awscli rie
+	scripts/ensure-tools.sh moto awscli redis rie
 	$(LOCAL_AWS) bash -c '$(GO) vet ./... && $(GO) test -race -timeout 15m ./...'
 	scripts/fuzz.sh
 

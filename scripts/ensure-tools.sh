@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what a fresh machine lacks, and say so. Usage: ensure-tools.sh moto|cfn-lint|awscli|rie...
+# Install what a fresh machine lacks, and say so. Usage: ensure-tools.sh moto|cfn-lint|awscli|redis|rie...
 #
 # The Python tools (requirements-dev.txt, pinned) go into the project's own virtual environment,
 # .venv, never into the system Python (PEP 668 refuses that on current Debian, Ubuntu and
@@ -46,6 +46,18 @@ for tool in "$@"; do
 	case "$tool" in
 	moto | cfn-lint | awscli)
 		python_tools
+		;;
+	redis)
+		# A real Valkey/Redis server for the redisstore tests (started by internal/redistest).
+		if ! command -v valkey-server >/dev/null 2>&1 && ! command -v redis-server >/dev/null 2>&1; then
+			if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+				echo "ensure-tools: installing redis-server with apt-get" >&2
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2 ||
+					{ apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2; }
+			fi
+			command -v redis-server >/dev/null 2>&1 || {
+				echo "ensure-tools: install a Redis or Valkey server (Debian/Ubuntu: apt install redis-server; macOS: brew install redis)" >&2; exit 1; }
+		fi
 		;;
 	rie)
 		if [[ ! -x "$root/bin/aws-lambda-rie" ]]; then

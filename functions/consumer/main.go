@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
@@ -28,10 +29,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
-	handler, err := ledger.NewConsumer(cfg, ledger.AppClients{
-		DynamoDB: dynamodb.NewFromConfig(awsCfg),
-		DLQ:      sqs.NewFromConfig(awsCfg),
-	}, os.Stdout)
+	clients := ledger.AppClients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: sqs.NewFromConfig(awsCfg)}
+	if cfg.Store == ledger.StoreRedis {
+		if clients.Redis, err = redisstore.Dial(cfg.RedisURL, cfg.RedisCluster); err != nil {
+			fmt.Fprintln(os.Stderr, "REDIS_URL:", err)
+			os.Exit(1)
+		}
+	}
+	handler, err := ledger.NewConsumer(cfg, clients, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

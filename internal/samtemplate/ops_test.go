@@ -42,16 +42,7 @@ func TestLedgerIsRetained(t *testing.T) {
 func TestDLQSendOnlyWhenConfigured(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
-	var conditional []map[string]any
-	for _, p := range list(tmpl.Resources["ConsumerRole"].Properties["Policies"]) {
-		for _, s := range list(obj(t, p.(map[string]any), "PolicyDocument")["Statement"]) {
-			if c, ok := s.(map[string]any)["Fn::If"].([]any); ok {
-				require.Equal(t, "PermanentFailuresToDLQ", c[0])
-				require.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, c[2])
-				conditional = append(conditional, c[1].(map[string]any))
-			}
-		}
-	}
+	conditional := conditionalStatements(t, tmpl, "PermanentFailuresToDLQ")
 	require.Len(t, conditional, 1)
 	stmt := conditional[0]
 	require.Equal(t, []any{"sqs:SendMessage"}, list(stmt["Action"]))
@@ -141,4 +132,36 @@ func TestSamconfigSyncMatchesDeploy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// conditionalStatements are the consumer role's statements granted only
+// under condition.
+func conditionalStatements(t *testing.T, tmpl *samtemplate.Template, condition string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, p := range list(tmpl.Resources["ConsumerRole"].Properties["Policies"]) {
+		for _, s := range list(obj(t, p.(map[string]any), "PolicyDocument")["Statement"]) {
+			if c, ok := s.(map[string]any)["Fn::If"].([]any); ok && c[0] == condition {
+				require.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, c[2])
+				out = append(out, c[1].(map[string]any))
+			}
+		}
+	}
+	return out
+}
+
+// The consumer runs in a VPC (to reach ElastiCache) only when subnets are
+// given, and only then may it manage network interfaces.
+func TestVpcOnlyWhenConfigured(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	vpc := tmpl.FunctionProperties("ConsumerFunction")["VpcConfig"].(map[string]any)["Fn::If"].([]any)
+	require.Equal(t, "InVpc", vpc[0])
+	require.Equal(t, map[string]any{"Ref": "AWS::NoValue"}, vpc[2])
+	require.Equal(t, "", param(t, tmpl, "SubnetIds").Default)
+	stmts := conditionalStatements(t, tmpl, "InVpc")
+	require.Len(t, stmts, 1)
+	require.Contains(t, list(stmts[0]["Action"]), "ec2:CreateNetworkInterface")
+	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
+	require.Equal(t, "dynamodb", str(t, tmpl, vars["IDEMPOTENCY_STORE"], nil))
 }

@@ -17,6 +17,12 @@ import (
 // KeyPrefixDefault is the default IDEMPOTENCY_KEY_PREFIX.
 const KeyPrefixDefault = "payments"
 
+// The idempotency stores of IDEMPOTENCY_STORE.
+const (
+	StoreDynamoDB = "dynamodb"
+	StoreRedis    = "redis"
+)
+
 // AppConfig is the consumer function's configuration, as its environment
 // gives it. See LoadAppConfig for the variables.
 type AppConfig struct {
@@ -33,6 +39,16 @@ type AppConfig struct {
 	BreakAfter       int
 	// Layout is where the idempotency records live in IdempotencyTable.
 	Layout dynamostore.Layout
+	// Store is where the idempotency records live: StoreDynamoDB (the
+	// default: each event's writes commit with its record) or StoreRedis
+	// (Valkey/Redis at RedisURL: the writes run under a lease, fenced at
+	// their completion, and the ledger's own entry condition keeps a
+	// repeated write from applying twice).
+	Store string
+	// RedisURL is the Valkey/Redis endpoint (redis:// or rediss://), and
+	// RedisCluster whether it is a cluster, when Store is StoreRedis.
+	RedisURL     string
+	RedisCluster bool
 	// FunctionName labels the metrics (the EMF dimension FunctionName, which
 	// the template's alarms and dashboard select).
 	FunctionName string
@@ -56,6 +72,9 @@ type AppConfig struct {
 //	LOG_LEVEL               default INFO (DEBUG, INFO, WARN, ERROR)
 //	PERMANENT_DLQ_URL       optional: send permanent failures of the standard queue to this DLQ at once
 //	PERMANENT_FIFO_DLQ_URL  optional: the same for the FIFO queue (its DLQ must be FIFO)
+//	IDEMPOTENCY_STORE       default dynamodb | redis (Valkey/Redis, ElastiCache)
+//	REDIS_URL               with redis: redis://[user:password@]host:port or rediss:// (TLS)
+//	REDIS_CLUSTER           with redis: true for a cluster (ElastiCache cluster mode); default false
 //	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension
 //
 // Every error names the variable and what is wrong with it.
@@ -75,8 +94,27 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
-	if cfg.IdempotencyTable == "" {
-		bad("IDEMPOTENCY_TABLE", "required: the name of the idempotency table")
+	cfg.Store = getenv("IDEMPOTENCY_STORE")
+	cfg.RedisURL = getenv("REDIS_URL")
+	switch cfg.Store {
+	case "", StoreDynamoDB:
+		cfg.Store = StoreDynamoDB
+		if cfg.IdempotencyTable == "" {
+			bad("IDEMPOTENCY_TABLE", "required: the name of the idempotency table")
+		}
+	case StoreRedis:
+		if cfg.RedisURL == "" {
+			bad("REDIS_URL", "required with IDEMPOTENCY_STORE=redis: redis://host:port or rediss://user:password@host:port")
+		}
+		if v := getenv("REDIS_CLUSTER"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				bad("REDIS_CLUSTER", "%q is not true or false", v)
+			}
+			cfg.RedisCluster = b
+		}
+	default:
+		bad("IDEMPOTENCY_STORE", "%q is not dynamodb or redis", cfg.Store)
 	}
 	if cfg.LedgerTable == "" {
 		bad("LEDGER_TABLE", "required: the name of the ledger table")

@@ -8,8 +8,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -19,23 +21,23 @@ import (
 // per execution environment.
 type AppClients struct {
 	DynamoDB *dynamodb.Client
+	// Redis is the idempotency store's client when AppConfig.Store is
+	// StoreRedis (redisstore.Dial).
+	Redis redis.UniversalClient
 	// DLQ sends permanent failures when AppConfig.PermanentDLQURL or
 	// PermanentFIFODLQ is set.
 	DLQ sqsbatch.Sender
 }
 
 // NewConsumer is the consumer function's handler: ledger events applied
-// exactly once with sqsonce.NewDynamoDB (each event's writes commit with
-// its idempotency record, many events per transaction). Logs and metrics
-// (Embedded Metric Format) go to out.
+// exactly once. With the DynamoDB store (the default) it is
+// sqsonce.NewDynamoDB: each event's writes commit with its idempotency
+// record, many events per transaction. With Valkey/Redis, which cannot
+// commit with DynamoDB, it is sqsonce.New with ApplyOnce as the effect.
+// Logs and metrics (Embedded Metric Format) go to out.
 func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Handler, error) {
 	if clients.DynamoDB == nil {
 		return nil, errors.New("ledger: AppClients.DynamoDB is required")
-	}
-	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable,
-		dynamostore.WithLayout(cfg.Layout), dynamostore.WithTxConcurrency(cfg.Concurrency))
-	if err != nil {
-		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	sc := sqsonce.Config{
@@ -60,6 +62,24 @@ func NewConsumer(cfg AppConfig, clients AppClients, out io.Writer) (*sqsonce.Han
 			return nil, errors.New("ledger: PERMANENT_DLQ_URL or PERMANENT_FIFO_DLQ_URL is set but no SQS client was given")
 		}
 		sc.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
+	}
+	if cfg.Store == StoreRedis {
+		if clients.Redis == nil {
+			return nil, errors.New("ledger: IDEMPOTENCY_STORE=redis but no Redis client was given")
+		}
+		store, err := redisstore.New(clients.Redis)
+		if err != nil {
+			return nil, err
+		}
+		sc.Concurrency = cfg.Concurrency
+		return sqsonce.New(store, Message(cfg.Keys), func(ctx context.Context, e Event) ([]byte, error) {
+			return ApplyOnce(ctx, clients.DynamoDB, cfg.LedgerTable, e)
+		}, sc)
+	}
+	store, err := dynamostore.New(clients.DynamoDB, cfg.IdempotencyTable,
+		dynamostore.WithLayout(cfg.Layout), dynamostore.WithTxConcurrency(cfg.Concurrency))
+	if err != nil {
+		return nil, err
 	}
 	return sqsonce.NewDynamoDB(store, Message(cfg.Keys), func(_ context.Context, e Event) (sqsonce.Effect, error) {
 		return Apply(cfg.LedgerTable, e), nil

@@ -28,7 +28,8 @@ func (c *Counts) fields() []*int {
 var countNames = []string{"Executed", "Replayed", "AlreadyApplied", "Invalid", "PayloadMismatch", "InProgress",
 	"StoreFailed", "Contended", "LeaseLost", "ConditionFailed", "EffectFailed"}
 
-func (c Counts) add(o Counts) Counts {
+// Add returns the sum of c and o, field by field.
+func (c Counts) Add(o Counts) Counts {
 	sum := c
 	mine, theirs := sum.fields(), o.fields()
 	for i := range mine {

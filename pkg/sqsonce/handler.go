@@ -63,7 +63,7 @@ func (h *Handler) Process(ctx context.Context, ev events.SQSEvent) (Report, erro
 	counts := inv.counts
 	inv.mu.Unlock()
 	h.mu.Lock()
-	h.totals = h.totals.add(counts)
+	h.totals = h.totals.Add(counts)
 	h.mu.Unlock()
 	if h.cfg.Metrics != nil {
 		if werr := h.cfg.Metrics.WriteMetrics(h.cfg.Clock(), counts.metrics()...); werr != nil {
