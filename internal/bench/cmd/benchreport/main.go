@@ -138,6 +138,25 @@ func hot(rs []result) string {
 	return b.String()
 }
 
+// redisTable is the guard's latency per message on Valkey/Redis and memstore.
+func redisTable(rs []result) string {
+	var b strings.Builder
+	b.WriteString("| store | path | µs per message | round trips per message |\n|---|---|--:|--:|\n")
+	for _, r := range rs {
+		rest, ok := strings.CutPrefix(r.name, "BenchmarkStore/")
+		store, path, found := strings.Cut(rest, "/")
+		if !ok || !found || (store != "redis" && store != "memstore") {
+			continue
+		}
+		trips := "-"
+		if v, ok := r.metrics["roundtrips/msg"]; ok {
+			trips = strconv.FormatFloat(v, 'f', 2, 64)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %s |\n", store, path, r.metrics["sec/op"]*1e6, trips)
+	}
+	return b.String()
+}
+
 func cpu(rs []result) string {
 	var b strings.Builder
 	b.WriteString("| benchmark | ns/op | B/op | allocs/op |\n|---|--:|--:|--:|\n")
@@ -212,7 +231,7 @@ func main() {
 
 func run(dir, docPath, chartPath string) error {
 	var all []result
-	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt"} {
+	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt", "redis.txt"} {
 		rs, err := parse(filepath.Join(dir, f))
 		if err != nil {
 			return err
@@ -228,6 +247,7 @@ func run(dir, docPath, chartPath string) error {
 	doc = replace(doc, "moto", table(all, "BenchmarkThroughputMoto", false))
 	doc = replace(doc, "hot", hot(all))
 	doc = replace(doc, "cpu", cpu(all))
+	doc = replace(doc, "redis", redisTable(all))
 	for _, name := range []string{"machine", "accounting", "coldstart"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name+".md")); err == nil {
 			doc = replace(doc, name, string(b))

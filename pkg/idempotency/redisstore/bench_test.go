@@ -1,0 +1,82 @@
+package redisstore_test
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sqsonce/sqsonce/internal/redistest"
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
+)
+
+// roundTrips counts the commands a client sends (a pipeline counts once).
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { r.n.Add(1); return next(ctx, cmd) }
+}
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
+}
+
+// BenchmarkStore is the guard's latency per message against a real local
+// server, beside the in-memory store in the same run: a new key (claim and
+// completion) and a duplicate (one claim that finds the completed record).
+// It reports round trips per message.
+func BenchmarkStore(b *testing.B) {
+	server := redistest.Start(b)
+	work := func(context.Context) ([]byte, error) { return []byte(`{"applied":250}`), nil }
+	payload := []byte(`{"id":"evt-1","account":"acc-1","amount":250,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`)
+	for _, store := range []string{"redis", "memstore"} {
+		for _, dup := range []bool{false, true} {
+			name := store + "/new"
+			if dup {
+				name = store + "/duplicate"
+			}
+			b.Run(name, func(b *testing.B) {
+				var s idempotency.Store = memstore.New()
+				var trips roundTrips
+				if store == "redis" {
+					c := server.Client()
+					c.AddHook(&trips)
+					rs, err := redisstore.New(c)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s = rs
+				}
+				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
+				if dup {
+					if _, err := g.Do(ctx, "evt-1", payload, work); err != nil {
+						b.Fatal(err)
+					}
+				}
+				before := trips.n.Load()
+				i := 0
+				for b.Loop() {
+					key := "evt-1"
+					if !dup {
+						key = strconv.Itoa(i)
+						i++
+					}
+					if _, err := g.Do(ctx, key, payload, work); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if store == "redis" {
+					b.ReportMetric(float64(trips.n.Load()-before)/float64(b.N), "roundtrips/msg")
+				}
+			})
+		}
+	}
+}
