@@ -2,14 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsonce/sqsonce/internal/progress"
 )
 
 // Exit codes that scripts can trust.
@@ -19,31 +27,194 @@ const (
 	exitUsage   = 2
 )
 
-// cli is what a command runs with: its streams and its environment.
+// cli is what a command runs with: its streams, its environment and the
+// width of the terminal stderr is (0 when it is not one).
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	env            []string
+	stderrWidth    int
 }
 
-// awsConfig loads the SDK configuration (endpoints, credentials, region)
-// from the environment, as the AWS CLI and the functions do.
-func (c cli) awsConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load the AWS configuration: %w", err)
+// progress returns a progress line on stderr: drawn in place on a terminal,
+// plain lines otherwise.
+func (c cli) progress() *progress.Line { return progress.New(c.stderr, c.stderrWidth) }
+
+// awsFlags are the AWS CLI's connection flags, on every command. Unset, the
+// environment and the shared config files decide, as for the AWS CLI.
+type awsFlags struct {
+	region, profile, endpoint string
+}
+
+func (a *awsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.region, "region", "", "the AWS Region (default: AWS_REGION, then the profile's region)")
+	fs.StringVar(&a.profile, "profile", "", "a profile of the shared config and credentials files (default: AWS_PROFILE)")
+	fs.StringVar(&a.endpoint, "endpoint-url", "", "send every request to this URL, e.g. http://localhost:4566 for LocalStack (default: AWS_ENDPOINT_URL)")
+}
+
+// environ returns env with the flags given as the variables the SDK, the AWS
+// CLI and the functions read, for the processes a command starts.
+func (a awsFlags) environ(env []string) []string {
+	out := env
+	for k, v := range map[string]string{"AWS_REGION": a.region, "AWS_PROFILE": a.profile, "AWS_ENDPOINT_URL": a.endpoint} {
+		if v != "" {
+			out = append(out, k+"="+v)
+		}
 	}
-	return cfg, nil
+	return out
+}
+
+// session is a loaded AWS configuration and the endpoint given by flag,
+// which wins over every endpoint of the environment, as in the AWS CLI.
+type session struct {
+	cfg      aws.Config
+	endpoint string
+}
+
+// session loads the SDK configuration (credentials, region, endpoints) from
+// the flags, then the environment and the shared files.
+func (a awsFlags) session(ctx context.Context) (session, error) {
+	var opts []func(*config.LoadOptions) error
+	if a.region != "" {
+		opts = append(opts, config.WithRegion(a.region))
+	}
+	if a.profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(a.profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return session{}, fmt.Errorf("load the AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return session{}, errors.New("no AWS Region: give --region, or set AWS_REGION or a profile's region")
+	}
+	return session{cfg: cfg, endpoint: a.endpoint}, nil
+}
+
+func (s session) sqs() *sqs.Client {
+	return sqs.NewFromConfig(s.cfg, func(o *sqs.Options) {
+		if s.endpoint != "" {
+			o.BaseEndpoint = aws.String(s.endpoint)
+		}
+	})
+}
+
+func (s session) dynamodb() *dynamodb.Client {
+	return dynamodb.NewFromConfig(s.cfg, func(o *dynamodb.Options) {
+		if s.endpoint != "" {
+			o.BaseEndpoint = aws.String(s.endpoint)
+		}
+	})
+}
+
+func (s session) cloudformation() *cloudformation.Client {
+	return cloudformation.NewFromConfig(s.cfg, func(o *cloudformation.Options) {
+		if s.endpoint != "" {
+			o.BaseEndpoint = aws.String(s.endpoint)
+		}
+	})
+}
+
+// stackFlags name a stack of template.yaml whose outputs give the queue
+// URLs and table names, so nobody copies them by hand.
+type stackFlags struct {
+	name string
+	fifo bool
+}
+
+func (s *stackFlags) register(fs *flag.FlagSet, queues bool) {
+	fs.StringVar(&s.name, "stack-name", "", "read queue URLs and table names from this stack's outputs (explicit flags win)")
+	if queues {
+		fs.BoolVar(&s.fifo, "fifo", false, "with --stack-name: the FIFO queue and its DLQ instead of the standard ones")
+	}
+}
+
+// Outputs of template.yaml that the commands read.
+const (
+	outputQueue            = "EventsQueueUrl"
+	outputDLQ              = "EventsDLQUrl"
+	outputFIFOQueue        = "FifoEventsQueueUrl"
+	outputFIFODLQ          = "FifoEventsDLQUrl"
+	outputIdempotencyTable = "IdempotencyTableName"
+)
+
+var fifoOutputs = map[string]string{outputQueue: outputFIFOQueue, outputDLQ: outputFIFODLQ}
+
+// fill sets each empty *target to the stack output its key names. It does
+// nothing without --stack-name.
+func (s stackFlags) fill(ctx context.Context, sess session, targets map[string]*string) error {
+	if s.name == "" {
+		return nil
+	}
+	out, err := sess.cloudformation().DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(s.name)})
+	if err != nil {
+		return fmt.Errorf("read the outputs of stack %s: %w", s.name, err)
+	}
+	if len(out.Stacks) != 1 {
+		return fmt.Errorf("stack %s: %d stacks found", s.name, len(out.Stacks))
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	for key, target := range targets {
+		if fifo, ok := fifoOutputs[key]; ok && s.fifo {
+			key = fifo
+		}
+		if *target != "" {
+			continue
+		}
+		v, ok := outputs[key]
+		if !ok || v == "" {
+			return fmt.Errorf("stack %s has no output %s: is it a stack of sqsonce's template.yaml?", s.name, key)
+		}
+		*target = v
+	}
+	return nil
+}
+
+// outputFlag is --output: how results are written to stdout.
+type outputFlag string
+
+const (
+	outputTable outputFlag = "table"
+	outputJSON  outputFlag = "json"
+)
+
+func (o *outputFlag) String() string { return string(*o) }
+
+func (o *outputFlag) Set(s string) error {
+	switch outputFlag(s) {
+	case outputTable, outputJSON:
+		*o = outputFlag(s)
+		return nil
+	}
+	return fmt.Errorf("%q is not table or json", s)
+}
+
+func registerOutput(fs *flag.FlagSet) *outputFlag {
+	o := outputTable
+	fs.Var(&o, "output", "the format of the result on stdout: table or json")
+	return &o
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // command describes a subcommand for the usage texts.
 type command struct{ name, args, summary string }
 
 var commands = []command{
-	{"send", "--queue-url URL (--file FILE | --count N) [flags]", "publish ledger events from a JSON-lines file, or generate them"},
-	{"inspect", "--table TABLE [--prefix PREFIX] KEY", "show the idempotency record of a key, decoded"},
-	{"redrive", "--dlq-url URL --queue-url URL [flags]", "move a dead-letter queue's messages back to their source queue"},
-	{"demo", "[flags]", "run the whole pipeline locally and check it applied every event exactly once"},
+	{"send", "(--queue-url URL | --stack-name STACK [--fifo]) (--file FILE | --count N) [flags]", "publish ledger events from a JSON-lines file, or generate them"},
+	{"inspect", "(--table TABLE | --stack-name STACK) [flags] KEY", "show the idempotency record of a key, decoded"},
+	{"dlq", "(--dlq-url URL | --stack-name STACK [--fifo]) [flags]", "list what sits in a dead-letter queue, and why, without consuming it"},
+	{"redrive", "(--dlq-url URL --queue-url URL | --stack-name STACK [--fifo]) [flags]", "move a dead-letter queue's messages back to their source queue"},
+	{"demo", "[flags]", "run the whole pipeline locally (in a checkout) and check it applied every event exactly once"},
+	{"version", "", "print the version"},
 }
 
 func usage(w io.Writer) {
@@ -58,13 +229,36 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %s\n", cmd.name, cmd.summary)
 	}
 	fmt.Fprint(w, `
-Run 'sqsonce COMMAND --help' for a command's flags. The AWS endpoints,
-credentials and region come from the environment (AWS_ENDPOINT_URL,
-AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, ...), as for
-the AWS CLI.
+Run 'sqsonce COMMAND --help' for a command's flags. Every command takes the
+AWS CLI's --region, --profile and --endpoint-url; unset, the environment
+(AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...) and the shared config files
+decide, as for the AWS CLI. --stack-name reads queue URLs and table names
+from a deployed stack's outputs. inspect, dlq and redrive take
+--output table|json. Durations are Go durations (30s, 5m, 1h30m).
 
-Exit codes: 0 success, 1 failure, 2 usage error.
+Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).
 `)
+}
+
+// version is the build's module version, VCS revision and Go version.
+func version() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		settings := map[string]string{}
+		for _, s := range bi.Settings {
+			settings[s.Key] = s.Value
+		}
+		if r := settings["vcs.revision"]; r != "" {
+			rev = " " + r[:min(12, len(r))]
+			if settings["vcs.modified"] == "true" {
+				rev += "+dirty"
+			}
+		}
+	}
+	return fmt.Sprintf("sqsonce %s%s %s %s/%s", v, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // run runs the command line args (without the program name) and returns the
@@ -78,9 +272,12 @@ func run(ctx context.Context, args []string, c cli) int {
 	case "-h", "-help", "--help", "help":
 		usage(c.stdout)
 		return exitOK
+	case "-version", "--version", "version":
+		fmt.Fprintln(c.stdout, version())
+		return exitOK
 	}
 	runners := map[string]func(context.Context, cli, []string) int{
-		"send": runSend, "inspect": runInspect, "redrive": runRedrive, "demo": runDemo,
+		"send": runSend, "inspect": runInspect, "dlq": runDLQ, "redrive": runRedrive, "demo": runDemo,
 	}
 	if r, ok := runners[args[0]]; ok {
 		return r(ctx, c, args[1:])
@@ -90,13 +287,16 @@ func run(ctx context.Context, args []string, c cli) int {
 	return exitUsage
 }
 
-// newFlags returns the flag set of a subcommand. Its usage is printed by
-// parse: to stdout for --help, to stderr after an error.
-func newFlags(c cli, name string) *flag.FlagSet {
+// newFlags returns the flag set of a subcommand, with the AWS connection
+// flags. Its usage is printed by parse: to stdout for --help, to stderr
+// after an error.
+func newFlags(c cli, name string) (*flag.FlagSet, *awsFlags) {
 	fs := flag.NewFlagSet("sqsonce "+name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {}
-	return fs
+	var a awsFlags
+	a.register(fs)
+	return fs, &a
 }
 
 // errUsage marks an error in the command line.

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/sqsonce/sqsonce/internal/demo"
 )
 
@@ -28,10 +25,10 @@ func (e envFlags) Set(s string) error {
 }
 
 func runDemo(ctx context.Context, c cli, args []string) int {
-	fs := newFlags(c, "demo")
+	fs, awsf := newFlags(c, "demo")
 	events := fs.Int("events", demo.EventsDefault, "unique valid events to send")
 	accounts := fs.Int("accounts", demo.AccountsDefault, "accounts the events are spread over")
-	retries := fs.Float64("retries", demo.RetryShareDefault, "share of the events (0..1) re-sent as producer retries: same id, new message")
+	retries := fs.Float64("duplicates", demo.RetryShareDefault, "share of the events (0..1) sent a second time, as a producer's retries: same id, new message")
 	invalid := fs.Int("invalid", demo.InvalidDefault, "malformed or invalid bodies to send (they must end in the DLQ)")
 	workers := fs.Int("workers", demo.WorkersDefault, "pollers, each with its own Lambda emulator")
 	batchSize := fs.Int("batch-size", demo.BatchSizeDefault, "the event source mapping's batch size")
@@ -56,7 +53,7 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 	case *accounts > *events:
 		return usageError(c, "demo", "--accounts %d is more than --events %d", *accounts, *events)
 	case *retries < 0 || *retries > 1:
-		return usageError(c, "demo", "--retries %v is not within 0..1", *retries)
+		return usageError(c, "demo", "--duplicates %v is not within 0..1", *retries)
 	case *invalid < 0:
 		return usageError(c, "demo", "--invalid must not be negative")
 	case *visibility < time.Second:
@@ -64,7 +61,7 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 	}
 
 	opts := demo.Options{
-		Env:               c.env,
+		Env:               awsf.environ(c.env),
 		Events:            *events,
 		Accounts:          *accounts,
 		RetryShare:        *retries,
@@ -78,6 +75,7 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		VisibilityTimeout: *visibility,
 		MaxReceiveCount:   *maxReceive,
 		Progress:          c.stderr,
+		ProgressWidth:     c.stderrWidth,
 		Keep:              *keep,
 	}
 	if *invalid == 0 {
@@ -97,11 +95,11 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	awsCfg, err := c.awsConfig(ctx)
+	sess, err := awsf.session(ctx)
 	if err != nil {
 		return failure(c, "demo", err)
 	}
-	opts.SQS, opts.DynamoDB = sqs.NewFromConfig(awsCfg), dynamodb.NewFromConfig(awsCfg)
+	opts.SQS, opts.DynamoDB = sess.sqs(), sess.dynamodb()
 	rep, err := demo.Run(ctx, opts)
 	if err != nil {
 		return failure(c, "demo", err)

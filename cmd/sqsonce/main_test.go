@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
@@ -33,13 +32,16 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	code, out, _ := runCLI(t, "", "--help")
 	require.Equal(t, exitOK, code)
-	for _, cmd := range []string{"send", "inspect", "redrive", "demo"} {
+	for _, cmd := range []string{"send", "inspect", "dlq", "redrive", "demo"} {
 		require.Contains(t, out, "\n  "+cmd+" ", "the help lists %s", cmd)
 
 		code, out, errOut := runCLI(t, "", cmd, "--help")
 		require.Equal(t, exitOK, code, cmd)
 		require.Contains(t, out, "Usage: sqsonce "+cmd, cmd)
 		require.Empty(t, errOut, "help goes to stdout")
+		for _, flag := range []string{"-region", "-profile", "-endpoint-url"} {
+			require.Contains(t, out, "  "+flag+" ", "%s takes the AWS CLI's %s", cmd, flag)
+		}
 	}
 }
 
@@ -54,13 +56,18 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"bad flag", []string{"send", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"bad flag value", []string{"demo", "--events", "many"}, "invalid value"},
-		{"send without queue", []string{"send", "--count", "3"}, "--queue-url is required"},
+		{"send without queue", []string{"send", "--count", "3"}, "give --queue-url or --stack-name"},
 		{"send with file and count", []string{"send", "--queue-url", "q", "--count", "3", "--file", "x"}, "exactly one of --file and --count"},
 		{"inspect without key", []string{"inspect", "--table", "t"}, "exactly one KEY"},
-		{"inspect without table", []string{"inspect", "evt-1"}, "--table is required"},
-		{"redrive without queues", []string{"redrive"}, "--dlq-url and --queue-url are required"},
+		{"inspect without table", []string{"inspect", "evt-1"}, "give --table or --stack-name"},
+		{"inspect shards without sort key", []string{"inspect", "--table", "t", "--shards", "4", "evt-1"}, "goes with --sort-key"},
+		{"inspect bad output", []string{"inspect", "--table", "t", "--output", "yaml", "evt-1"}, `"yaml" is not table or json`},
+		{"dlq without queue", []string{"dlq"}, "give --dlq-url or --stack-name"},
+		{"dlq bad max", []string{"dlq", "--dlq-url", "q", "--max", "0"}, "--max must be positive"},
+		{"redrive without queues", []string{"redrive"}, "give --dlq-url and --queue-url, or --stack-name"},
+		{"redrive visibility in seconds", []string{"redrive", "--dlq-url", "a", "--queue-url", "b", "--visibility-timeout", "30"}, `invalid value "30" for flag -visibility-timeout`},
 		{"redrive bad method", []string{"redrive", "--dlq-url", "a", "--queue-url", "b", "--method", "teleport"}, "is not auto"},
-		{"demo bad share", []string{"demo", "--retries", "1.5"}, "not within 0..1"},
+		{"demo bad share", []string{"demo", "--duplicates", "1.5"}, "not within 0..1"},
 		{"demo bad env", []string{"demo", "--env", "NOEQUALS"}, "is not KEY=VALUE"},
 	}
 	for _, tt := range tests {
@@ -144,11 +151,7 @@ func TestSendFile(t *testing.T) {
 	for id, n := range seen {
 		require.Equal(t, 1, n, id)
 	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(q.URL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
-	})
-	require.NoError(t, err)
-	require.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessages"], "nothing more than the lines")
+	require.Zero(t, visible(t, client, q.URL), "nothing more than the lines")
 
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	require.NoError(t, os.WriteFile(bad, []byte(lines[0]+"\n"+`{"id":"evt-x","amount":0}`+"\n"), 0o600))
@@ -156,11 +159,7 @@ func TestSendFile(t *testing.T) {
 	code, _, errOut = runCLI(t, "", "send", "--queue-url", other.URL, "--file", bad)
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, errOut, "line 2")
-	attrs, err = client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(other.URL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
-	})
-	require.NoError(t, err)
-	require.Equal(t, "0", attrs.Attributes["ApproximateNumberOfMessages"], "a file with an invalid line sends nothing")
+	require.Zero(t, visible(t, client, other.URL), "a file with an invalid line sends nothing")
 }
 
 // TestRedrive moves every DLQ message back to the source queue once, on
@@ -180,13 +179,6 @@ func TestRedrive(t *testing.T) {
 	require.Contains(t, out, "moved 4 messages")
 	require.Contains(t, errOut, "redrive: moved 4, failed 0")
 
-	count := func(url string) string {
-		attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-			QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
-		})
-		require.NoError(t, err)
-		return attrs.Attributes["ApproximateNumberOfMessages"]
-	}
-	require.Equal(t, "4", count(q.URL))
-	require.Equal(t, "0", count(q.DLQURL))
+	require.Equal(t, 4, visible(t, client, q.URL))
+	require.Zero(t, visible(t, client, q.DLQURL))
 }

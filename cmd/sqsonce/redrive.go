@@ -3,19 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"time"
 
 	"github.com/sqsonce/sqsonce/internal/redrive"
 )
 
 func runRedrive(ctx context.Context, c cli, args []string) int {
-	fs := newFlags(c, "redrive")
-	dlqURL := fs.String("dlq-url", "", "the dead-letter queue to empty (required)")
-	queueURL := fs.String("queue-url", "", "the queue to move the messages to, normally the DLQ's source (required)")
+	fs, awsf := newFlags(c, "redrive")
+	var stack stackFlags
+	stack.register(fs, true)
+	dlqURL := fs.String("dlq-url", "", "the dead-letter queue to empty (or --stack-name)")
+	queueURL := fs.String("queue-url", "", "the queue to move the messages to, normally the DLQ's source (or --stack-name)")
 	method := fs.String("method", "auto", "auto (StartMessageMoveTask, else a receive/send/delete loop), move-task, or receive-send")
 	rate := fs.Int("rate", 0, "a move task's messages per second (0: SQS chooses)")
-	visibility := fs.Int("visibility-timeout", redrive.VisibilityTimeoutDefault, "seconds a DLQ message is hidden while the loop copies it")
+	visibility := fs.Duration("visibility-timeout", redrive.VisibilityTimeoutDefault*time.Second, "how long the loop hides a DLQ message while it copies it")
+	output := registerOutput(fs)
 	rest, err := parse(c, fs, args)
 	if err != nil {
 		return parseExit(err)
@@ -25,29 +27,53 @@ func runRedrive(ctx context.Context, c cli, args []string) int {
 	switch {
 	case len(rest) > 0:
 		return usageError(c, "redrive", "unexpected argument %q", rest[0])
-	case *dlqURL == "" || *queueURL == "":
-		return usageError(c, "redrive", "--dlq-url and --queue-url are required")
+	case (*dlqURL == "" || *queueURL == "") && stack.name == "":
+		return usageError(c, "redrive", "give --dlq-url and --queue-url, or --stack-name")
 	case !ok:
 		return usageError(c, "redrive", "--method %q is not auto, move-task or receive-send", *method)
-	case *rate < 0 || *visibility < 1:
-		return usageError(c, "redrive", "--rate must not be negative and --visibility-timeout must be positive")
+	case *rate < 0:
+		return usageError(c, "redrive", "--rate must not be negative")
+	case *visibility < time.Second || *visibility > 12*time.Hour || *visibility%time.Second != 0:
+		return usageError(c, "redrive", "--visibility-timeout %v is not whole seconds within 1s..12h (SQS's range)", *visibility)
 	}
 
-	awsCfg, err := c.awsConfig(ctx)
+	sess, err := awsf.session(ctx)
 	if err != nil {
 		return failure(c, "redrive", err)
 	}
-	res, err := redrive.Redrive(ctx, sqs.NewFromConfig(awsCfg), *dlqURL, *queueURL, redrive.Options{
+	if err := stack.fill(ctx, sess, map[string]*string{outputDLQ: dlqURL, outputQueue: queueURL}); err != nil {
+		return failure(c, "redrive", err)
+	}
+	line := c.progress()
+	res, err := redrive.Redrive(ctx, sess.sqs(), *dlqURL, *queueURL, redrive.Options{
 		Method:                       m,
 		MaxNumberOfMessagesPerSecond: int32(*rate),
-		VisibilityTimeout:            int32(*visibility),
+		VisibilityTimeout:            int32(visibility.Seconds()),
 		Progress: func(p redrive.Progress) {
-			fmt.Fprintf(c.stderr, "\rredrive: moved %d, failed %d", p.Moved, p.Failed)
+			line.Set("redrive: moved %d, failed %d", p.Moved, p.Failed)
 		},
 	})
-	fmt.Fprintln(c.stderr)
-	fmt.Fprintf(c.stdout, "moved %d messages from %s to %s (%s); failed %d; copied but not deleted %d\n",
-		res.Moved, *dlqURL, *queueURL, res.Method, res.Failed, res.DeleteFailed)
+	line.Done()
+	if *output == outputJSON {
+		out := struct {
+			From         string `json:"from"`
+			To           string `json:"to"`
+			Method       string `json:"method"`
+			Moved        int64  `json:"moved"`
+			Failed       int64  `json:"failed"`
+			DeleteFailed int64  `json:"copiedNotDeleted"`
+			Error        string `json:"error,omitempty"`
+		}{From: *dlqURL, To: *queueURL, Method: res.Method.String(), Moved: res.Moved, Failed: res.Failed, DeleteFailed: res.DeleteFailed}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		if werr := writeJSON(c.stdout, out); werr != nil {
+			return failure(c, "redrive", werr)
+		}
+	} else {
+		fmt.Fprintf(c.stdout, "moved %d messages from %s to %s (%s); failed %d; copied but not deleted %d\n",
+			res.Moved, *dlqURL, *queueURL, res.Method, res.Failed, res.DeleteFailed)
+	}
 	if err != nil {
 		return failure(c, "redrive", err)
 	}

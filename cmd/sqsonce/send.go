@@ -10,8 +10,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/sqsonce/sqsonce/internal/demo"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/producer"
@@ -21,13 +19,15 @@ import (
 const sendChunk = 100
 
 func runSend(ctx context.Context, c cli, args []string) int {
-	fs := newFlags(c, "send")
-	queueURL := fs.String("queue-url", "", "the queue to publish to (required)")
+	fs, awsf := newFlags(c, "send")
+	var stack stackFlags
+	stack.register(fs, true)
+	queueURL := fs.String("queue-url", "", "the queue to publish to (or --stack-name)")
 	file := fs.String("file", "", "a JSON-lines file of ledger events, one per line; - reads stdin")
 	count := fs.Int("count", 0, "generate this many events instead of reading a file")
 	accounts := fs.Int("accounts", demo.AccountsDefault, "with --count: spread the events over this many accounts")
 	invalid := fs.Int("invalid", 0, "with --count: also send this many invalid bodies")
-	duplicates := fs.Float64("duplicates", 0, "share of the events (0..1) sent a second time as producer retries: same id, new message")
+	duplicates := fs.Float64("duplicates", 0, "share of the events (0..1) sent a second time, as a producer's retries: same id, new message")
 	seed := fs.Uint64("seed", 0, "seed of the generated events and of the duplicates chosen (0: random)")
 	rest, err := parse(c, fs, args)
 	if err != nil {
@@ -36,8 +36,8 @@ func runSend(ctx context.Context, c cli, args []string) int {
 	switch {
 	case len(rest) > 0:
 		return usageError(c, "send", "unexpected argument %q", rest[0])
-	case *queueURL == "":
-		return usageError(c, "send", "--queue-url is required")
+	case *queueURL == "" && stack.name == "":
+		return usageError(c, "send", "give --queue-url or --stack-name")
 	case (*file == "") == (*count == 0):
 		return usageError(c, "send", "give exactly one of --file and --count")
 	case *count < 0 || *accounts < 1 || *invalid < 0:
@@ -65,29 +65,33 @@ func runSend(ctx context.Context, c cli, args []string) int {
 		events = len(in)
 	}
 
-	awsCfg, err := c.awsConfig(ctx)
+	sess, err := awsf.session(ctx)
 	if err != nil {
 		return failure(c, "send", err)
 	}
-	pub, err := producer.New(producer.Config{Client: sqs.NewFromConfig(awsCfg), QueueURL: *queueURL})
+	if err := stack.fill(ctx, sess, map[string]*string{outputQueue: queueURL}); err != nil {
+		return failure(c, "send", err)
+	}
+	pub, err := producer.New(producer.Config{Client: sess.sqs(), QueueURL: *queueURL})
 	if err != nil {
 		return failure(c, "send", err)
 	}
 	sent, unsent := 0, 0
-	for start := 0; start < len(msgs); start += sendChunk {
+	line := c.progress()
+	for start := 0; start < len(msgs) && ctx.Err() == nil; start += sendChunk {
 		end := min(start+sendChunk, len(msgs))
-		rep, err := pub.Send(ctx, msgs[start:end])
+		rep, _ := pub.Send(ctx, msgs[start:end]) // ErrNotAllSent: rep lists each failure
 		sent += rep.Sent
 		unsent += len(rep.Failures)
 		for _, f := range rep.Failures {
-			fmt.Fprintf(c.stderr, "sqsonce send: message %d not sent: %s %s\n", start+f.Index+1, f.Code, f.Message)
+			if ctx.Err() != nil {
+				break // interrupted: the count below says how many were not sent
+			}
+			line.Println("sqsonce send: message %d not sent: %s %s", start+f.Index+1, f.Code, f.Message)
 		}
-		fmt.Fprintf(c.stderr, "\rsent %d/%d", sent, len(msgs))
-		if err != nil && ctx.Err() != nil {
-			break
-		}
+		line.Set("send: sent %d/%d", sent, len(msgs))
 	}
-	fmt.Fprintln(c.stderr)
+	line.Done()
 	fmt.Fprintf(c.stdout, "sent %d messages to %s: %d events, %d duplicates, %d invalid\n", sent, *queueURL, events, retries, bad)
 	if unsent > 0 || sent != len(msgs) {
 		fmt.Fprintf(c.stdout, "not sent: %d\n", len(msgs)-sent)

@@ -112,9 +112,13 @@ type Options struct {
 	// Default DrainIdleDefault (1s).
 	DrainIdle time.Duration
 
-	// Progress receives what Run is doing and a progress bar, meant for a
-	// terminal's stderr. Default: discarded.
+	// Progress receives what Run is doing and a progress bar. Default:
+	// discarded.
 	Progress io.Writer
+	// ProgressWidth is the width of the terminal Progress is (see
+	// progress.Width): the bar is redrawn in place, cut to it. 0 (not a
+	// terminal): the bar is written as plain lines, one a second.
+	ProgressWidth int
 	// FunctionOutput receives a copy of the emulators' output (the
 	// function's log lines). Default: discarded.
 	FunctionOutput io.Writer

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/modfile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,20 +49,31 @@ func randomPrefix() string {
 	return PrefixBase + hex.EncodeToString(b[:])
 }
 
-// findRoot returns the nearest directory at or above the working directory
-// holding a go.mod.
+// Module is the module path of a checkout of sqsonce.
+const Module = "github.com/sqsonce/sqsonce"
+
+// ErrNotACheckout is returned by Run outside a checkout of sqsonce: the demo
+// builds the consumer and runs the init script from its source.
+var ErrNotACheckout = errors.New("the demo runs only in a checkout of " + Module +
+	" (it builds functions/consumer and runs localstack/init from source): clone it, cd into it and run `make demo`")
+
+// findRoot returns the root of the checkout of sqsonce at or above the
+// working directory.
 func findRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("find the module root: %w", err)
+		return "", fmt.Errorf("find the checkout: %w", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if modfile.ModulePath(mod) != Module {
+				return "", fmt.Errorf("%w; %s is module %q", ErrNotACheckout, dir, modfile.ModulePath(mod))
+			}
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("find the module root: no go.mod at or above the working directory")
+			return "", ErrNotACheckout
 		}
 		dir = parent
 	}

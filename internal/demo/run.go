@@ -42,7 +42,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	started := time.Now()
-	p := &progress{w: o.Progress, start: started}
+	p := newStages(o.Progress, o.ProgressWidth)
 	defer p.done()
 
 	p.stage("creating queues and tables with %s (PREFIX=%s, MAX_RECEIVE_COUNT=%d)", InitScript, o.Prefix, o.MaxReceiveCount)
@@ -166,7 +166,7 @@ func startEmulators(ctx context.Context, o Options, res Resources, bootstrap str
 
 // runWithProgress runs the mapping until the queue is drained, drawing the
 // messages settled (deleted, or in the DLQ) out of total.
-func runWithProgress(ctx context.Context, o Options, m *esm.Mapping, p *progress, dlqURL string, total int) error {
+func runWithProgress(ctx context.Context, o Options, m *esm.Mapping, p *stages, dlqURL string, total int) error {
 	done := make(chan error, 1)
 	go func() { done <- m.RunUntilDrained(ctx, o.DrainIdle) }()
 	tick := time.NewTicker(500 * time.Millisecond)

@@ -108,3 +108,16 @@ func list(v any) []any {
 	}
 	return []any{v}
 }
+
+// createdOrExisting returns the first branch of {"Fn::If":
+// ["CreateIdempotencyTable", created, existing]}: the stack's own
+// idempotency table (TestSharedIdempotencyTable checks the other branch),
+// and any other v as it is.
+func createdOrExisting(v any) any {
+	if m, ok := v.(map[string]any); ok && len(m) == 1 {
+		if c, ok := m["Fn::If"].([]any); ok && len(c) == 3 && c[0] == "CreateIdempotencyTable" {
+			return c[1]
+		}
+	}
+	return v
+}

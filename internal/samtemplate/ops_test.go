@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/samtemplate"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // The idempotency TTL is never shorter than the source queues' retention:
@@ -164,4 +166,78 @@ func TestVpcOnlyWhenConfigured(t *testing.T) {
 	require.Contains(t, list(stmts[0]["Action"]), "ec2:CreateNetworkInterface")
 	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
 	require.Equal(t, "dynamodb", str(t, tmpl, vars["IDEMPOTENCY_STORE"], nil))
+}
+
+// ifBranch evaluates {"Fn::If": [condition, then, else]} for the truth of
+// condition; any other v (another condition's too) is returned as it is.
+func ifBranch(v any, condition string, holds bool) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	c, ok := m["Fn::If"].([]any)
+	if !ok || len(c) != 3 || c[0] != condition {
+		return v
+	}
+	if holds {
+		return c[1]
+	}
+	return c[2]
+}
+
+// The idempotency records can live in an existing, shared table: the stack
+// then creates none, the consumer gets that table and its layout, and IAM
+// grants the same two actions on it. The layout parameters cannot describe
+// the table the stack creates.
+func TestSharedIdempotencyTable(t *testing.T) {
+	t.Parallel()
+	tmpl := loadTemplate(t)
+	require.Equal(t, "", param(t, tmpl, "ExistingIdempotencyTable").Default)
+	require.Equal(t, "CreateIdempotencyTable", tmpl.Resources["IdempotencyTable"].Condition)
+	require.Equal(t, map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "ExistingIdempotencyTable"}, ""}}, tmpl.Conditions["CreateIdempotencyTable"])
+	require.Contains(t, tmpl.Rules, "LayoutOnlyWithExistingTable")
+
+	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
+	require.Equal(t, map[string]any{"Ref": "ExistingIdempotencyTable"}, ifBranch(vars["IDEMPOTENCY_TABLE"], "CreateIdempotencyTable", false))
+	require.Equal(t, map[string]any{"Ref": "ExistingIdempotencyTable"}, ifBranch(tmpl.Outputs["IdempotencyTableName"].Value, "CreateIdempotencyTable", false))
+
+	var resources []any
+	for _, p := range list(tmpl.Resources["ConsumerRole"].Properties["Policies"]) {
+		for _, st := range list(obj(t, p.(map[string]any), "PolicyDocument")["Statement"]) {
+			if st.(map[string]any)["Sid"] == "IdempotencyRecords" {
+				resources = list(st.(map[string]any)["Resource"])
+			}
+		}
+	}
+	require.Len(t, resources, 1)
+	existing := ifBranch(resources[0], "CreateIdempotencyTable", false)
+	require.Equal(t, "arn:aws:dynamodb:us-east-1:123456789012:table/shared-table", str(t, tmpl, existing, map[string]string{"ExistingIdempotencyTable": "shared-table"}))
+
+	// The function's environment as CloudFormation would set it, read by the
+	// consumer's own configuration loader.
+	env := func(overrides map[string]string, sortKey bool) func(string) string {
+		values := tmpl.Values(overrides)
+		resources := map[string]string{"LEDGER_TABLE": "ledger"} // Refs to the stack's own resources
+		return func(name string) string {
+			v, ok := vars[name]
+			if !ok {
+				return ""
+			}
+			v = ifBranch(ifBranch(v, "CreateIdempotencyTable", false), "HasIdempotencySortKey", sortKey)
+			s, err := samtemplate.String(v, values)
+			if err != nil {
+				return resources[name] // a resource's name, or a setting not needed here
+			}
+			return s
+		}
+	}
+	cfg, err := ledger.LoadAppConfig(env(map[string]string{"ExistingIdempotencyTable": "shared-table",
+		"IdempotencyPartitionKey": "pk", "IdempotencySortKey": "sk", "IdempotencyShards": "8", "IdempotencyTTLAttribute": "ttl"}, true))
+	require.NoError(t, err)
+	require.Equal(t, "shared-table", cfg.IdempotencyTable)
+	require.Equal(t, dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", Shards: 8, ExpirationAttr: "ttl"}, cfg.Layout)
+
+	cfg, err = ledger.LoadAppConfig(env(map[string]string{"ExistingIdempotencyTable": "plain-table"}, false))
+	require.NoError(t, err, "the defaults (no sort key, so no shards) are a valid configuration")
+	require.Equal(t, dynamostore.Layout{KeyAttr: "id", ExpirationAttr: "expiration"}, cfg.Layout)
 }

@@ -14,6 +14,7 @@ type Template struct {
 	Transform  any                  `yaml:"Transform"`
 	Parameters map[string]Parameter `yaml:"Parameters"`
 	Conditions map[string]any       `yaml:"Conditions"`
+	Rules      map[string]any       `yaml:"Rules"`
 	Globals    map[string]any       `yaml:"Globals"`
 	Resources  map[string]Resource  `yaml:"Resources"`
 	Outputs    map[string]Output    `yaml:"Outputs"`

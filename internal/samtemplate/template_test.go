@@ -127,7 +127,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			for name, w := range tt.env {
 				require.Contains(t, vars, name)
 				if w.ref != "" {
-					require.Equal(t, map[string]any{"Ref": w.ref}, vars[name], name)
+					require.Equal(t, map[string]any{"Ref": w.ref}, createdOrExisting(vars[name]), name)
 					continue
 				}
 				require.Equal(t, w.value, str(t, tmpl, vars[name], nil), name)
@@ -316,7 +316,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 					require.NotContains(t, stmt, "NotAction")
 					require.NotContains(t, stmt, "NotResource")
 					for _, r := range list(stmt["Resource"]) {
-						target, ok := samtemplate.LogicalID(r)
+						target, ok := samtemplate.LogicalID(createdOrExisting(r))
 						require.True(t, ok, "resource %v is a Ref/GetAtt of our own resource", r)
 						require.Contains(t, tmpl.Resources, target)
 						for _, a := range list(stmt["Action"]) {
@@ -428,7 +428,7 @@ func TestOutputs(t *testing.T) {
 			if tt.attribute != "" {
 				want = map[string]any{"Fn::GetAtt": []any{tt.resource, tt.attribute}}
 			}
-			require.Equal(t, want, out.Value)
+			require.Equal(t, want, createdOrExisting(out.Value))
 		})
 	}
 	require.Contains(t, tmpl.Outputs, "AlarmTopic")
