@@ -16,10 +16,15 @@ LOCALSTACK_ENV := env -u AWS_ENDPOINT_URL_SQS -u AWS_ENDPOINT_URL_DYNAMODB \
 
 .PHONY: localstack-up localstack-down localstack-init localstack-deploy localstack-e2e
 
-## localstack-up: start LocalStack on 127.0.0.1:4566 and wait until the init script has run
+## localstack-up: start LocalStack on 127.0.0.1:4566 and wait until the init script has run (and succeeded)
+# Calendar-versioned images (2026.03.0 and later) need LOCALSTACK_AUTH_TOKEN;
+# 4.14.0 and earlier do not.
 localstack-up:
-	@if [[ -z "$${LOCALSTACK_AUTH_TOKEN:-}" ]]; then \
-		echo "localstack-up: set LOCALSTACK_AUTH_TOKEN (current LocalStack images do not start without it)" >&2; exit 1; fi
+	@version="$${LOCALSTACK_VERSION:-$$(sed -n 's/.*LOCALSTACK_VERSION:-\([^}]*\)}.*/\1/p' localstack/docker-compose.yml)}"; \
+	if [[ -z "$${LOCALSTACK_AUTH_TOKEN:-}" && "$$version" == 20* ]]; then \
+		echo "localstack-up: LocalStack $$version does not start without LOCALSTACK_AUTH_TOKEN (a free account at localstack.cloud):" >&2; \
+		echo "  export LOCALSTACK_AUTH_TOKEN=..., or use the last release that needs none: LOCALSTACK_VERSION=4.14.0 make localstack-up" >&2; \
+		exit 1; fi
 	$(LOCALSTACK_COMPOSE) up -d --wait
 
 ## localstack-down: stop LocalStack and drop its state
