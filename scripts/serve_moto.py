@@ -22,6 +22,17 @@ recomputes all queue attributes (three scans of the queue) to read the
 retention period. A receive of 10 from a queue of 1,000 messages took 1.1 s.
 fast_sqs_receives reads the clock with time.time() and the retention period
 from the queue, with the same results.
+
+FIFO redelivery: moto 5.2.1 frees a message whose visibility timeout expired
+from its in-flight set only when a receive reaches it, and skips a message
+while any other of its group is in flight. When several messages of one group
+time out together (a failed batch), the receive frees the first, skips it
+because the later ones are still in flight, and so on: the last is delivered
+first, and the group's order is broken (SQS keeps it). ordered_fifo_redelivery
+frees every timed-out message whenever the queue's messages or in-flight
+groups are read, so a group is in flight only while one of its messages is,
+and its messages come back in order. TestFIFORedeliveryKeepsGroupOrder
+(internal/awstest) fails without it.
 """
 import copy
 import os
@@ -142,12 +153,33 @@ def fast_sqs_receives():
     sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
+def ordered_fifo_redelivery():
+    moto_messages = sqs_models.Queue.messages.fget
+
+    def free_timed_out(queue):
+        for message in list(queue._pending_messages):
+            if message.visible:
+                queue._pending_messages.discard(message)
+
+    def messages(self):
+        free_timed_out(self)
+        return moto_messages(self)
+
+    def pending_message_groups(self):
+        free_timed_out(self)
+        return {m.group_id for m in self._pending_messages if m.group_id is not None}
+
+    sqs_models.Queue.messages = property(messages)
+    sqs_models.Queue.pending_message_groups = property(pending_message_groups)
+
+
 def main() -> None:
     port_file = sys.argv[1]
     threaded = "--single-threaded" not in sys.argv[2:]
     if not threaded:
         journal_transactions()
     fast_sqs_receives()
+    ordered_fifo_redelivery()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, app, threaded=threaded)
     tmp = port_file + ".tmp"

@@ -143,22 +143,35 @@ func makeEvents(prefix string, n, accounts int) []event {
 // send publishes bodies with the project's producer.
 func send(t *testing.T, client *sqs.Client, queueURL string, bodies []string) {
 	t.Helper()
-	pub, err := producer.New(producer.Config{Client: client, QueueURL: queueURL})
-	require.NoError(t, err)
 	msgs := make([]producer.Message, len(bodies))
 	for i, b := range bodies {
 		msgs[i] = producer.Message{Body: b}
 	}
+	sendMessages(t, client, queueURL, msgs)
+}
+
+// sendMessages publishes msgs with the project's producer, in order.
+func sendMessages(t *testing.T, client *sqs.Client, queueURL string, msgs []producer.Message) {
+	t.Helper()
+	pub, err := producer.New(producer.Config{Client: client, QueueURL: queueURL})
+	require.NoError(t, err)
 	report, err := pub.Send(context.Background(), msgs)
 	require.NoError(t, err)
 	require.Empty(t, report.Failures)
-	require.Equal(t, len(bodies), report.Sent)
+	require.Equal(t, len(msgs), report.Sent)
 }
 
-// requireExactlyOnce checks the ledger against want: one entry per event,
-// every balance equal to the sum of its entries and to the expected sum,
-// and one COMPLETED idempotency record per event and nothing else.
+// requireExactlyOnce checks the ledger against want (see requireLedger) and
+// the idempotency table: one COMPLETED record per event and nothing else.
 func requireExactlyOnce(t *testing.T, tb tables, want []event) {
+	t.Helper()
+	requireLedger(t, tb, want)
+	requireCompleted(t, tb, want)
+}
+
+// requireLedger checks the ledger against want: one entry per event, every
+// balance equal to the sum of its entries and to the expected sum.
+func requireLedger(t *testing.T, tb tables, want []event) {
 	t.Helper()
 	ctx := context.Background()
 	wantEntries := map[string][]string{}
@@ -178,6 +191,12 @@ func requireExactlyOnce(t *testing.T, tb tables, want []event) {
 		require.Equal(t, wantSum[account], a.Balance, "balance of %s", account)
 		require.Equal(t, int64(len(ids)), a.Counted, "entries counted by the balance of %s", account)
 	}
+}
+
+// requireCompleted checks the idempotency table holds one COMPLETED record
+// per event and nothing else.
+func requireCompleted(t *testing.T, tb tables, want []event) {
+	t.Helper()
 	records := scanAll(t, tb.db, tb.idem)
 	keys := map[string]bool{}
 	for _, e := range want {
