@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/sqsonce/sqsonce/internal/esm"
+	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/rie"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
@@ -118,7 +118,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	if rep.DLQ, err = depth(ctx, o.SQS, res.DLQURL); err != nil {
 		return rep, err
 	}
-	snap, err := ledger.Snapshot(ctx, o.DynamoDB, res.LedgerTable)
+	snap, err := ledgerscan.Snapshot(ctx, o.DynamoDB, res.LedgerTable)
 	if err != nil {
 		return rep, err
 	}
@@ -212,7 +212,7 @@ func depth(ctx context.Context, client SQSClient, url string) (int, error) {
 
 // compare puts the ledger beside the workload's expectations: every account
 // expected or found, in order, and the number of entry items.
-func compare(w Workload, snap map[string]*ledger.Account) ([]AccountReport, int) {
+func compare(w Workload, snap map[string]*ledgerscan.Account) ([]AccountReport, int) {
 	names := map[string]bool{}
 	for a := range w.Expected {
 		names[a] = true

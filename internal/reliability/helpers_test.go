@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/rie"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
@@ -180,7 +181,7 @@ func requireLedger(t *testing.T, tb tables, want []event) {
 		wantEntries[e.Account] = append(wantEntries[e.Account], e.ID)
 		wantSum[e.Account] += e.Amount
 	}
-	got, err := ledger.Snapshot(ctx, tb.db, tb.ledger)
+	got, err := ledgerscan.Snapshot(ctx, tb.db, tb.ledger)
 	require.NoError(t, err)
 	require.Len(t, got, len(wantEntries), "accounts")
 	for account, ids := range wantEntries {

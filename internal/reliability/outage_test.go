@@ -18,10 +18,10 @@ import (
 	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/esm"
 	"github.com/sqsonce/sqsonce/internal/faultproxy"
+	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/rie"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // dynamoProxy starts a fault proxy in front of the local DynamoDB endpoint.
@@ -46,7 +46,7 @@ func dynamoProxy(t *testing.T) *faultproxy.Proxy {
 // a record once COMPLETED stays so, so an entry seen before its record is
 // read must find it completed. It returns the number of entries.
 func claimedOnly(ctx context.Context, tb tables) (int, error) {
-	accounts, err := ledger.Snapshot(ctx, tb.db, tb.ledger)
+	accounts, err := ledgerscan.Snapshot(ctx, tb.db, tb.ledger)
 	if err != nil {
 		return 0, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
@@ -69,7 +70,7 @@ type want struct {
 
 func requireLedger(t *testing.T, st stack, accounts map[string]want) {
 	t.Helper()
-	got, err := ledger.Snapshot(context.Background(), st.db, st.ledger)
+	got, err := ledgerscan.Snapshot(context.Background(), st.db, st.ledger)
 	require.NoError(t, err)
 	require.Len(t, got, len(accounts))
 	for name, w := range accounts {

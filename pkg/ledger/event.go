@@ -124,8 +124,8 @@ func identifier(field string, v *string) (string, error) {
 		return "", invalid(field, "empty")
 	case len(*v) > MaxIDBytes:
 		return "", invalid(field, "%d bytes, at most %d", len(*v), MaxIDBytes)
-	case *v == balanceEntry:
-		return "", invalid(field, "%q is reserved", balanceEntry)
+	case *v == BalanceEntry:
+		return "", invalid(field, "%q is reserved", BalanceEntry)
 	}
 	return *v, nil
 }

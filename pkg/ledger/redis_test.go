@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/redistest"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
@@ -138,7 +139,7 @@ func TestConsumerOnRedisOutage(t *testing.T) {
 	require.Equal(t, 20, redeliver(during).Executed)
 	counts := redeliver(first)
 	require.Equal(t, 10, counts.AlreadyApplied+counts.Executed+counts.Replayed)
-	got, err := ledger.Snapshot(ctx, st.db, st.ledger)
+	got, err := ledgerscan.Snapshot(ctx, st.db, st.ledger)
 	require.NoError(t, err)
 	entries := 0
 	for _, a := range got {

@@ -24,10 +24,11 @@ const (
 	AttrEntry   = "entry"
 	AttrBalance = "balance" // on the balance item: the sum of applied amounts
 	AttrEntries = "entries" // on the balance item: the number of applied entries
-)
+	AttrAmount  = "amount"  // on an entry item: the event's amount
 
-// balanceEntry is the sort key of an account's balance item.
-const balanceEntry = "#balance"
+	// BalanceEntry is the sort key of an account's balance item.
+	BalanceEntry = "#balance"
+)
 
 func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
@@ -43,7 +44,7 @@ func n(v int64) types.AttributeValue {
 // anything else is a payload mismatch (permanent: the event id was reused
 // for another movement).
 func Apply(table string, e Event) sqsonce.Effect {
-	balance := map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(balanceEntry)}
+	balance := map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(BalanceEntry)}
 	return sqsonce.Effect{
 		Writes: []dynamostore.Write{
 			dynamostore.Put(&types.Put{
@@ -70,7 +71,7 @@ func entryItem(e Event) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		AttrAccount:   s(e.Account),
 		AttrEntry:     s(e.ID),
-		"amount":      n(e.Amount),
+		AttrAmount:    n(e.Amount),
 		"currency":    s(e.Currency),
 		"occurred_at": s(e.OccurredAt.UTC().Format(time.RFC3339Nano)),
 	}
@@ -120,7 +121,7 @@ func ApplyOnce(ctx context.Context, db TransactWriter, table string, e Event) ([
 		}},
 		{Update: &types.Update{
 			TableName:                 aws.String(table),
-			Key:                       map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(balanceEntry)},
+			Key:                       map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(BalanceEntry)},
 			UpdateExpression:          aws.String("ADD #balance :amount, #entries :one"),
 			ExpressionAttributeNames:  map[string]string{"#balance": AttrBalance, "#entries": AttrEntries},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":amount": n(e.Amount), ":one": n(1)},

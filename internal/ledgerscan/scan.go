@@ -1,4 +1,6 @@
-package ledger
+// Package ledgerscan reads the example ledger's table whole, for the demo's report and
+// the reliability tests: not a path a consumer takes.
+package ledgerscan
 
 import (
 	"context"
@@ -8,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // Scanner is the DynamoDB call Snapshot makes.
@@ -31,21 +35,21 @@ func Snapshot(ctx context.Context, db Scanner, table string) (map[string]*Accoun
 	for {
 		out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start})
 		if err != nil {
-			return nil, fmt.Errorf("ledger: scan %s: %w", table, err)
+			return nil, fmt.Errorf("scan the ledger %s: %w", table, err)
 		}
 		for _, item := range out.Items {
-			account, entry := str(item[AttrAccount]), str(item[AttrEntry])
+			account, entry := str(item[ledger.AttrAccount]), str(item[ledger.AttrEntry])
 			a := accounts[account]
 			if a == nil {
 				a = &Account{}
 				accounts[account] = a
 			}
-			if entry == balanceEntry {
-				a.Balance, a.Counted = number(item[AttrBalance]), number(item[AttrEntries])
+			if entry == ledger.BalanceEntry {
+				a.Balance, a.Counted = number(item[ledger.AttrBalance]), number(item[ledger.AttrEntries])
 				continue
 			}
 			a.Entries = append(a.Entries, entry)
-			a.Sum += number(item["amount"])
+			a.Sum += number(item[ledger.AttrAmount])
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return accounts, nil
