@@ -33,10 +33,22 @@ frees every timed-out message whenever the queue's messages or in-flight
 groups are read, so a group is in flight only while one of its messages is,
 and its messages come back in order. TestFIFORedeliveryKeepsGroupOrder
 (internal/awstest) fails without it.
+
+FIFO receives: moto's threaded server runs concurrent receives of one queue
+at once. A receive reads the groups in flight before it scans, and marks a
+message in flight before it sets its visibility timeout: while one receive
+takes a group's first message, another can hand out the next one (or free
+the first as timed out), so two consumers hold one group, which SQS never
+allows. serialized_fifo_receives runs one scan of a FIFO queue at a time (a
+long poll waits between scans, without holding the queue). The race is rare
+in a small test (TestConcurrentFIFOReceivesLockTheGroup guards the rule); the
+FIFO storm of internal/reliability, run twice at once on two cores, broke a
+group's order without it.
 """
 import copy
 import os
 import sys
+import threading
 import time
 
 import moto
@@ -173,6 +185,24 @@ def ordered_fifo_redelivery():
     sqs_models.Queue.pending_message_groups = property(pending_message_groups)
 
 
+def serialized_fifo_receives():
+    moto_receive = sqs_models.SQSBackend.receive_message
+    lock = threading.Lock()
+
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+        if not self.get_queue(queue_name).fifo_queue:
+            return moto_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names)
+        deadline = time.time() + (wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                result = moto_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            if result or time.time() >= deadline:
+                return result
+            time.sleep(0.05)
+
+    sqs_models.SQSBackend.receive_message = receive_message
+
+
 def main() -> None:
     port_file = sys.argv[1]
     threaded = "--single-threaded" not in sys.argv[2:]
@@ -180,6 +210,7 @@ def main() -> None:
         journal_transactions()
     fast_sqs_receives()
     ordered_fifo_redelivery()
+    serialized_fifo_receives()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, app, threaded=threaded)
     tmp = port_file + ".tmp"

@@ -5,10 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
@@ -67,4 +71,49 @@ func TestFIFORedeliveryKeepsGroupOrder(t *testing.T) {
 	// together after a second.
 	require.Equal(t, []string{"a", "b", "c"}, receive(1))
 	require.Equal(t, []string{"a", "b", "c"}, receive(60), "redelivered in the group's order")
+}
+
+// Concurrent receives of a FIFO queue never hand one group to two consumers:
+// while the first receive's messages are in flight, the group's later
+// messages stay in the queue (scripts/serve_moto.py's
+// serialized_fifo_receives; moto's threaded server alone races).
+func TestConcurrentFIFOReceivesLockTheGroup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	client := awstest.SQS(t)
+	for round := range 5 {
+		q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: true})
+		for start := 0; start < 50; start += 10 {
+			var entries []sqstypes.SendMessageBatchRequestEntry
+			for i := start; i < start+10; i++ {
+				id := strconv.Itoa(i)
+				entries = append(entries, sqstypes.SendMessageBatchRequestEntry{
+					Id: aws.String(id), MessageBody: aws.String(id), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String(id),
+				})
+			}
+			_, err := client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
+			require.NoError(t, err)
+		}
+		var mu sync.Mutex
+		var got [][]string
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+				if !assert.NoError(t, err) || len(out.Messages) == 0 {
+					return
+				}
+				var bodies []string
+				for _, m := range out.Messages {
+					bodies = append(bodies, aws.ToString(m.Body))
+				}
+				mu.Lock()
+				got = append(got, bodies)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		require.Len(t, got, 1, "round %d: one receive holds the group, the others get nothing: %v", round, got)
+		require.Equal(t, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, got[0], "round %d", round)
+	}
 }
