@@ -24,9 +24,12 @@ scripts/with-local-aws.sh bash -c "
 "
 # 3. Throughput on the modelled store (10 ms per call, calls in parallel).
 go test -count=1 -run '^$' -bench 'ThroughputModel|HotItem' -benchtime=1x -timeout 30m ./internal/bench | tee "$out/model.txt"
-# The Valkey/Redis store against a real local server, beside memstore.
+# The guard on each store in one run: DynamoDB (moto), Valkey/Redis (a real
+# local redis-server), memstore.
 scripts/ensure-tools.sh redis
-go test -count=1 -run '^$' -bench Store -benchtime=2000x ./pkg/idempotency/redisstore | tee "$out/redis.txt"
+scripts/with-local-aws.sh bash -c "
+	go test -count=1 -run '^\$' -bench Store -benchtime=2000x ./internal/bench | tee '$out/stores.txt'
+"
 # 4. CPU and memory per message.
 {
 	go test -count=1 -run '^$' -bench Guard -benchmem ./internal/bench

@@ -138,14 +138,15 @@ func hot(rs []result) string {
 	return b.String()
 }
 
-// redisTable is the guard's latency per message on Valkey/Redis and memstore.
-func redisTable(rs []result) string {
+// storesTable is the guard's latency and round trips per message on each
+// store.
+func storesTable(rs []result) string {
 	var b strings.Builder
 	b.WriteString("| store | path | µs per message | round trips per message |\n|---|---|--:|--:|\n")
 	for _, r := range rs {
 		rest, ok := strings.CutPrefix(r.name, "BenchmarkStore/")
 		store, path, found := strings.Cut(rest, "/")
-		if !ok || !found || (store != "redis" && store != "memstore") {
+		if !ok || !found || (store != "dynamodb" && store != "redis" && store != "memstore") {
 			continue
 		}
 		trips := "-"
@@ -231,7 +232,7 @@ func main() {
 
 func run(dir, docPath, chartPath string) error {
 	var all []result
-	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt", "redis.txt"} {
+	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt", "stores.txt"} {
 		rs, err := parse(filepath.Join(dir, f))
 		if err != nil {
 			return err
@@ -247,7 +248,7 @@ func run(dir, docPath, chartPath string) error {
 	doc = replace(doc, "moto", table(all, "BenchmarkThroughputMoto", false))
 	doc = replace(doc, "hot", hot(all))
 	doc = replace(doc, "cpu", cpu(all))
-	doc = replace(doc, "redis", redisTable(all))
+	doc = replace(doc, "stores", storesTable(all))
 	for _, name := range []string{"machine", "accounting", "coldstart"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name+".md")); err == nil {
 			doc = replace(doc, name, string(b))

@@ -1,4 +1,4 @@
-package redisstore_test
+package bench_test
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 )
@@ -25,15 +27,16 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error { r.n.Add(1); return next(ctx, cmds) }
 }
 
-// BenchmarkStore is the guard's latency per message against a real local
-// server, beside the in-memory store in the same run: a new key (claim and
+// BenchmarkStore is the guard's latency per message on each store in one
+// run: DynamoDB (moto, single-threaded, on loopback), Valkey/Redis (a real
+// local redis-server) and the in-memory store; a new key (claim and
 // completion) and a duplicate (one claim that finds the completed record).
-// It reports round trips per message.
+// It reports round trips per message, as sent on the wire.
 func BenchmarkStore(b *testing.B) {
 	server := redistest.Start(b)
 	work := func(context.Context) ([]byte, error) { return []byte(`{"applied":250}`), nil }
 	payload := []byte(`{"id":"evt-1","account":"acc-1","amount":250,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`)
-	for _, store := range []string{"redis", "memstore"} {
+	for _, store := range []string{"dynamodb", "redis", "memstore"} {
 		for _, dup := range []bool{false, true} {
 			name := store + "/new"
 			if dup {
@@ -42,7 +45,9 @@ func BenchmarkStore(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				var s idempotency.Store = memstore.New()
 				var trips roundTrips
-				if store == "redis" {
+				requests := awstest.NewRequestCounter()
+				switch store {
+				case "redis":
 					c := server.Client()
 					c.AddHook(&trips)
 					rs, err := redisstore.New(c)
@@ -50,6 +55,13 @@ func BenchmarkStore(b *testing.B) {
 						b.Fatal(err)
 					}
 					s = rs
+				case "dynamodb":
+					db := awstest.DynamoDB(b, requests.Option)
+					ds, err := dynamostore.New(db, awstest.NewTable(b, db, awstest.IdempotencyTable))
+					if err != nil {
+						b.Fatal(err)
+					}
+					s = ds
 				}
 				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name})
 				if err != nil {
@@ -61,7 +73,7 @@ func BenchmarkStore(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				before := trips.n.Load()
+				before, beforeRequests := trips.n.Load(), requests.Total()
 				i := 0
 				for b.Loop() {
 					key := "evt-1"
@@ -73,8 +85,11 @@ func BenchmarkStore(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				if store == "redis" {
+				switch store {
+				case "redis":
 					b.ReportMetric(float64(trips.n.Load()-before)/float64(b.N), "roundtrips/msg")
+				case "dynamodb":
+					b.ReportMetric(float64(requests.Total()-beforeRequests)/float64(b.N), "roundtrips/msg")
 				}
 			})
 		}
