@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the reliability suite at large sizes (5,000-event duplicate storm with
-# 150 SIGKILLed workers, 1,500-event store outage with a 10 s cut, ...)
+# workers SIGKILLed every 1-3 s, 2,000-event storms on Valkey/Redis and on a
+# FIFO queue, 1,500-event store outages with a 10 s cut, ...)
 # against a local moto, or against AWS_ENDPOINT_URL when it is set
 # (LocalStack, a test account). Same tests as `make test`, bigger numbers:
 # SQSONCE_CHAOS_SCALE=large. The figures each test prints (lines starting
