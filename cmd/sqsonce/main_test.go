@@ -23,8 +23,14 @@ import (
 // stdout and stderr.
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
+	return runIn(t, stdin, os.Environ(), args...)
+}
+
+// runIn is runCLI with the command's environment given.
+func runIn(t *testing.T, stdin string, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), args, cli{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, env: os.Environ()})
+	code := run(context.Background(), args, cli{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, env: env})
 	return code, stdout.String(), stderr.String()
 }
 
@@ -151,7 +157,7 @@ func TestSendFile(t *testing.T) {
 	for id, n := range seen {
 		require.Equal(t, 1, n, id)
 	}
-	require.Zero(t, visible(t, client, q.URL), "nothing more than the lines")
+	require.Zero(t, awstest.Visible(t, client, q.URL), "nothing more than the lines")
 
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	require.NoError(t, os.WriteFile(bad, []byte(lines[0]+"\n"+`{"id":"evt-x","amount":0}`+"\n"), 0o600))
@@ -159,7 +165,7 @@ func TestSendFile(t *testing.T) {
 	code, _, errOut = runCLI(t, "", "send", "--queue-url", other.URL, "--file", bad)
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, errOut, "line 2")
-	require.Zero(t, visible(t, client, other.URL), "a file with an invalid line sends nothing")
+	require.Zero(t, awstest.Visible(t, client, other.URL), "a file with an invalid line sends nothing")
 }
 
 // TestRedrive moves every DLQ message back to the source queue once, on
@@ -179,6 +185,6 @@ func TestRedrive(t *testing.T) {
 	require.Contains(t, out, "moved 4 messages")
 	require.Contains(t, errOut, "redrive: moved 4, failed 0")
 
-	require.Equal(t, 4, visible(t, client, q.URL))
-	require.Zero(t, visible(t, client, q.DLQURL))
+	require.Equal(t, 4, awstest.Visible(t, client, q.URL))
+	require.Zero(t, awstest.Visible(t, client, q.DLQURL))
 }

@@ -34,9 +34,7 @@ import (
 // environment.
 func runCLIEnv(t *testing.T, env []string, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr strings.Builder
-	code := run(context.Background(), args, cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, env: append(os.Environ(), env...)})
-	return code, stdout.String(), stderr.String()
+	return runIn(t, "", append(os.Environ(), env...), args...)
 }
 
 func TestVersion(t *testing.T) {
@@ -203,18 +201,6 @@ Outputs:
 	return name, queueURL, dlqURL
 }
 
-// visible is a queue's approximate number of visible messages.
-func visible(t *testing.T, client *sqs.Client, url string) int {
-	t.Helper()
-	attrs, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages},
-	})
-	require.NoError(t, err)
-	n, err := strconv.Atoi(attrs.Attributes["ApproximateNumberOfMessages"])
-	require.NoError(t, err)
-	return n
-}
-
 // TestStackName runs every command on a stack's outputs: nobody copies a
 // queue URL or a table name by hand.
 func TestStackName(t *testing.T) {
@@ -230,7 +216,7 @@ func TestStackName(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "send", "--stack-name", stack, "--count", "5", "--seed", "1")
 	require.Equal(t, exitOK, code, errOut)
 	require.Contains(t, out, "sent 5 messages to "+queueURL)
-	require.GreaterOrEqual(t, visible(t, client, queueURL), 5, "sent to the stack's queue (at least once: a producer retries what it is not sure of)")
+	require.GreaterOrEqual(t, awstest.Visible(t, client, queueURL), 5, "sent to the stack's queue (at least once: a producer retries what it is not sure of)")
 
 	code, out, errOut = runCLI(t, "", "inspect", "--stack-name", stack, "evt-9")
 	require.Equal(t, exitOK, code, errOut)
@@ -253,8 +239,8 @@ func TestStackName(t *testing.T) {
 	require.Equal(t, dlqURL, res.From)
 	require.Equal(t, queueURL, res.To)
 	require.Equal(t, 1, res.Moved)
-	require.GreaterOrEqual(t, visible(t, client, queueURL), 6, "moved to the stack's queue (at least once)")
-	require.Zero(t, visible(t, client, dlqURL), "the stack's DLQ is empty")
+	require.GreaterOrEqual(t, awstest.Visible(t, client, queueURL), 6, "moved to the stack's queue (at least once)")
+	require.Zero(t, awstest.Visible(t, client, dlqURL), "the stack's DLQ is empty")
 
 	code, _, errOut = runCLI(t, "", "dlq", "--stack-name", stack, "--fifo")
 	require.Equal(t, exitFailure, code)
@@ -319,7 +305,7 @@ func TestDLQ(t *testing.T) {
 	require.Equal(t, 0, first.ReceiveCount, "not counting the listing's own receive")
 	require.Equal(t, viaRedrivePolicy, byEvent[""].Via)
 
-	require.Equal(t, 14, visible(t, client, q.DLQURL), "listing consumes nothing: every message is visible again")
+	require.Equal(t, 14, awstest.Visible(t, client, q.DLQURL), "listing consumes nothing: every message is visible again")
 
 	code, out, errOut = runCLI(t, "", "dlq", "--dlq-url", q.DLQURL, "--max", "3")
 	require.Equal(t, exitOK, code, errOut)

@@ -112,3 +112,20 @@ func Bodies(msgs []types.Message) map[string]int {
 	}
 	return got
 }
+
+// Visible is a queue's number of visible messages (exact on moto).
+func Visible(t testing.TB, client *sqs.Client, url string) int {
+	t.Helper()
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages},
+	})
+	if err != nil {
+		t.Fatalf("count the messages of %s: %v", url, err)
+	}
+	n, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
+	if err != nil {
+		t.Fatalf("count the messages of %s: %v", url, err)
+	}
+	return n
+}

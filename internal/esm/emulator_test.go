@@ -7,14 +7,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
@@ -44,7 +40,7 @@ func TestRealBootstrapUnderEmulator(t *testing.T) {
 		bodies = append(bodies, "ok-"+string(rune('a'+i)))
 	}
 	sendBodies(t, client, q.URL, bodies...)
-	queued := visible(t, client, q.URL)
+	queued := int64(awstest.Visible(t, client, q.URL))
 
 	output := &rie.Buffer{}
 	var invokers []esm.Invoker
@@ -73,17 +69,4 @@ func TestRealBootstrapUnderEmulator(t *testing.T) {
 	require.Empty(t, awstest.Bodies(awstest.Drain(t, client, q.URL)))
 	require.Contains(t, output.String(), "crash on first delivery")
 	require.Equal(t, int(st.Batches-st.BatchFailures), strings.Count(output.String(), "handled "))
-}
-
-// visible is the queue's count of visible messages (exact on moto).
-func visible(t *testing.T, client *sqs.Client, url string) int64 {
-	t.Helper()
-	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(url),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages},
-	})
-	require.NoError(t, err)
-	n, err := strconv.ParseInt(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)], 10, 64)
-	require.NoError(t, err)
-	return n
 }

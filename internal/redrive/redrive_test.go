@@ -3,7 +3,6 @@ package redrive_test
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -88,19 +87,6 @@ func uniq(msgs []sent) []sent {
 	return out
 }
 
-// count is the queue's number of visible messages (exact on moto).
-func count(t *testing.T, client *sqs.Client, url string) int {
-	t.Helper()
-	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(url),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages},
-	})
-	require.NoError(t, err)
-	n, err := strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
-	require.NoError(t, err)
-	return n
-}
-
 // drain empties a queue, deleting what it receives (a FIFO queue hides a
 // group while one of its messages is in flight), and returns what it held.
 func drain(t *testing.T, client *sqs.Client, url string) []sent {
@@ -145,7 +131,7 @@ func TestRedriveFallbackMovesEveryMessageOnce(t *testing.T) {
 			q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: tc.fifo})
 			const n = 27
 			want := fillDLQ(t, client, q.DLQURL, tc.fifo, n)
-			queued := count(t, client, q.DLQURL)
+			queued := awstest.Visible(t, client, q.DLQURL)
 
 			var progress []redrive.Progress
 			res, err := redrive.Redrive(context.Background(), client, q.DLQURL, q.URL, redrive.Options{
@@ -169,7 +155,7 @@ func TestRedriveMoveTaskOnlyFailsWithoutSupport(t *testing.T) {
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
 	want := fillDLQ(t, client, q.DLQURL, false, 3)
-	queued := count(t, client, q.DLQURL)
+	queued := awstest.Visible(t, client, q.DLQURL)
 
 	res, err := redrive.Redrive(context.Background(), client, q.DLQURL, q.URL, redrive.Options{Method: redrive.MethodMoveTask})
 	require.ErrorIs(t, err, redrive.ErrMoveTaskUnsupported)
@@ -311,7 +297,7 @@ func TestRedriveDeletesOnlyWhatTheDestinationAccepted(t *testing.T) {
 	real := awstest.SQS(t)
 	q := awstest.NewQueue(t, real, awstest.QueueSpec{})
 	all := fillDLQ(t, real, q.DLQURL, false, 12)
-	queued := count(t, real, q.DLQURL)
+	queued := awstest.Visible(t, real, q.DLQURL)
 	rejectBody := all[0].body // evt-00, sent twice (see fillDLQ)
 
 	res, err := redrive.Redrive(context.Background(), &rejectingClient{Client: real, reject: rejectBody}, q.DLQURL, q.URL,
