@@ -81,12 +81,10 @@ func dynamoStatuses(tb tables) func(ctx context.Context) (map[string]string, err
 	}
 }
 
-func redisStatuses(server *redistest.Server, keys []string) func(ctx context.Context) (map[string]string, error) {
+func redisStatuses(t *testing.T, server *redistest.Server, keys []string) func(ctx context.Context) (map[string]string, error) {
+	store, err := redisstore.New(server.Client())
+	require.NoError(t, err)
 	return func(ctx context.Context) (map[string]string, error) {
-		store, err := redisstore.New(server.Client())
-		if err != nil {
-			return nil, err
-		}
 		status := map[string]string{}
 		for _, k := range keys {
 			rec, err := store.Get(ctx, k)
@@ -169,7 +167,7 @@ func TestIdempotencyStoreOutage(t *testing.T) {
 			env: func(p *faultproxy.Proxy) []string {
 				return []string{"IDEMPOTENCY_STORE=redis", "REDIS_URL=redis://" + p.Addr()}
 			},
-			statuses: redisStatuses(server, keys),
+			statuses: redisStatuses(t, server, keys),
 			allowed:  []idempotency.Status{idempotency.StatusCompleted, idempotency.StatusInProgress},
 		})
 	})
