@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 func runInspect(ctx context.Context, c cli, args []string) int {
@@ -21,7 +21,7 @@ func runInspect(ctx context.Context, c cli, args []string) int {
 	var stack stackFlags
 	stack.register(fs, false)
 	table := fs.String("table", "", "the idempotency table, IDEMPOTENCY_TABLE (or --stack-name)")
-	prefix := fs.String("prefix", ledger.KeyPrefixDefault, "the key prefix the consumer uses, IDEMPOTENCY_KEY_PREFIX")
+	prefix := fs.String("prefix", consumer.KeyPrefixDefault, "the key prefix the consumer uses, IDEMPOTENCY_KEY_PREFIX")
 	stored := fs.Bool("stored", false, "KEY is already a stored key (PREFIX#sha256), as the table shows it")
 	env := envLookup(c.env)
 	partitionKey := fs.String("partition-key", env("IDEMPOTENCY_PARTITION_KEY"), "the table's partition key attribute, IDEMPOTENCY_PARTITION_KEY (default \"id\")")

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
@@ -210,7 +211,7 @@ func TestStackName(t *testing.T) {
 	table := awstest.NewTable(t, db, awstest.IdempotencyTable)
 	store, err := dynamostore.New(db, table)
 	require.NoError(t, err)
-	completedRecord(t, store, ledger.KeyPrefixDefault, "evt-9")
+	completedRecord(t, store, consumer.KeyPrefixDefault, "evt-9")
 	stack, queueURL, dlqURL := newStack(t, table)
 
 	code, out, errOut := runCLI(t, "", "send", "--stack-name", stack, "--count", "5", "--seed", "1")

@@ -1,6 +1,6 @@
 // Command consumer is the SQS-triggered Lambda function that applies ledger
 // events exactly once. It reads its configuration from the environment (see
-// ledger.LoadAppConfig), builds its AWS clients once per execution
+// consumer.LoadConfig), builds its AWS clients once per execution
 // environment, and serves batches with partial batch failures.
 package main
 
@@ -14,12 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 func main() {
-	cfg, err := ledger.LoadAppConfig(os.Getenv)
+	cfg, err := consumer.LoadConfig(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -29,14 +29,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
-	clients := ledger.AppClients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: sqs.NewFromConfig(awsCfg)}
-	if cfg.Store == ledger.StoreRedis {
+	clients := consumer.Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: sqs.NewFromConfig(awsCfg)}
+	if cfg.Store == consumer.StoreRedis {
 		if clients.Redis, err = redisstore.Dial(cfg.RedisURL, cfg.RedisCluster); err != nil {
 			fmt.Fprintln(os.Stderr, "REDIS_URL:", err)
 			os.Exit(1)
 		}
 	}
-	handler, err := ledger.NewConsumer(cfg, clients, os.Stdout)
+	handler, err := consumer.New(cfg, clients, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
@@ -51,7 +52,7 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 	if cacheSize == 0 {
 		cacheSize = -1
 	}
-	cfg := sqsonce.Config{KeyPrefix: ledger.KeyPrefixDefault, CacheSize: cacheSize, Logger: quiet}
+	cfg := sqsonce.Config{KeyPrefix: consumer.KeyPrefixDefault, CacheSize: cacheSize, Logger: quiet}
 	msg := ledger.Message(sqskey.Source{Kind: sqskey.BodyField})
 	switch c {
 	case Baseline:

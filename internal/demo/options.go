@@ -93,7 +93,7 @@ type Options struct {
 	BatchSize      int
 	BatchingWindow time.Duration
 	// ConsumerEnv overrides the function's settings (CONCURRENCY,
-	// KEY_SOURCE, LOG_LEVEL...); see ledger.LoadAppConfig. The tables are
+	// KEY_SOURCE, LOG_LEVEL...); see consumer.LoadConfig. The tables are
 	// set by Run. LOG_LEVEL above INFO hides the lines the report counts.
 	ConsumerEnv map[string]string
 	// FunctionTimeout is the function's timeout. Default

@@ -21,11 +21,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/rie"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
@@ -50,7 +50,7 @@ func budget(small, chaos int) time.Duration {
 }
 
 // keyPrefix is the consumer's default IDEMPOTENCY_KEY_PREFIX.
-const keyPrefix = ledger.KeyPrefixDefault
+const keyPrefix = consumer.KeyPrefixDefault
 
 var bootstrap struct {
 	once sync.Once

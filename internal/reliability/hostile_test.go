@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/rie"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
-// app is the real consumer wiring (ledger.NewConsumer) in process, on its
+// app is the real consumer wiring (consumer.New) in process, on its
 // own tables, with permanent failures sent to a real DLQ and logs captured.
 type app struct {
 	tables
@@ -32,11 +33,11 @@ func newApp(t *testing.T) app {
 	t.Helper()
 	a := app{tables: newTables(t), sqs: awstest.SQS(t), logs: &rie.Buffer{}}
 	a.dlqURL = awstest.NewQueue(t, a.sqs, awstest.QueueSpec{}).DLQURL
-	cfg, err := ledger.LoadAppConfig(func(k string) string {
+	cfg, err := consumer.LoadConfig(func(k string) string {
 		return map[string]string{"IDEMPOTENCY_TABLE": a.idem, "LEDGER_TABLE": a.ledger, "PERMANENT_DLQ_URL": a.dlqURL}[k]
 	})
 	require.NoError(t, err)
-	a.proc, err = ledger.NewConsumer(cfg, ledger.AppClients{DynamoDB: a.db, DLQ: a.sqs}, a.logs)
+	a.proc, err = consumer.New(cfg, consumer.Clients{DynamoDB: a.db, DLQ: a.sqs}, a.logs)
 	require.NoError(t, err)
 	return a
 }

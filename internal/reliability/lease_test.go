@@ -37,7 +37,7 @@ func (s *stalledWrites) TransactWriteItems(ctx context.Context, in *dynamodb.Tra
 	return s.Client.TransactWriteItems(ctx, in, optFns...)
 }
 
-// paths are the two consumer paths: the default one (ledger.NewConsumer:
+// paths are the two consumer paths: the default one (consumer.New:
 // DynamoDB effects committed with their records), and any effect
 // (sqsonce.New with ledger.ApplyOnce), each over api for its DynamoDB
 // traffic, with clock.

@@ -12,9 +12,9 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/samtemplate"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 )
 
 // The idempotency TTL is never shorter than the source queues' retention:
@@ -231,13 +231,13 @@ func TestSharedIdempotencyTable(t *testing.T) {
 			return s
 		}
 	}
-	cfg, err := ledger.LoadAppConfig(env(map[string]string{"ExistingIdempotencyTable": "shared-table",
+	cfg, err := consumer.LoadConfig(env(map[string]string{"ExistingIdempotencyTable": "shared-table",
 		"IdempotencyPartitionKey": "pk", "IdempotencySortKey": "sk", "IdempotencyShards": "8", "IdempotencyTTLAttribute": "ttl"}, true))
 	require.NoError(t, err)
 	require.Equal(t, "shared-table", cfg.IdempotencyTable)
 	require.Equal(t, dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", Shards: 8, ExpirationAttr: "ttl"}, cfg.Layout)
 
-	cfg, err = ledger.LoadAppConfig(env(map[string]string{"ExistingIdempotencyTable": "plain-table"}, false))
+	cfg, err = consumer.LoadConfig(env(map[string]string{"ExistingIdempotencyTable": "plain-table"}, false))
 	require.NoError(t, err, "the defaults (no sort key, so no shards) are a valid configuration")
 	require.Equal(t, dynamostore.Layout{KeyAttr: "id", ExpirationAttr: "expiration"}, cfg.Layout)
 }

@@ -365,7 +365,7 @@ func TestAlarms(t *testing.T) {
 		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "FifoEventsQueue", 300},
 		{"AWS/Lambda", "Errors", "ConsumerFunction", 0},
 		{"AWS/Lambda", "Throttles", "ConsumerFunction", 0},
-		// The consumer's EMF metrics, dimension FunctionName (ledger.AppConfig).
+		// The consumer's EMF metrics, dimension FunctionName (consumer.Config).
 		{"sqsonce", "StoreFailed", "sqsonce-consumer", 0},
 		{"sqsonce", "Breaker", "sqsonce-consumer", 0},
 	}

@@ -16,8 +16,11 @@
 // Applying an event (Apply) writes, in DynamoDB, an entry item (account,
 // entry = the event id), put only if it does not exist, and adds the amount
 // to the account's balance item (entry = "#balance"), a counter that
-// sqsonce merges across the events of a batch. The consumer (NewConsumer)
-// commits them with the event's idempotency record in one transaction.
+// sqsonce merges across the events of a batch; sqsonce.NewDynamoDB commits
+// them with the event's idempotency record in one transaction. ApplyOnce is
+// the same writes as one transaction of their own, the effect of sqsonce.New
+// for a store that cannot commit with DynamoDB (Valkey/Redis).
+// internal/consumer wires either into the consumer function.
 // Even past the record's TTL, or with a key that is not the event id, an
 // event id is applied to a balance at most once: an existing entry with the
 // same amount, currency and time is "already applied", one that differs is a

@@ -3,7 +3,11 @@ package ledger
 import (
 	"encoding/json"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/sqsonce/sqsonce/pkg/producer"
+	"github.com/sqsonce/sqsonce/pkg/sqskey"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // AttrEventID is the message attribute that carries the event id, for
@@ -30,4 +34,15 @@ func EncodeEvent(raw json.RawMessage) (producer.Message, error) {
 		return producer.Message{}, err
 	}
 	return EventMessage(e), nil
+}
+
+// Message reads ledger events for sqsonce: Decode validates them, keys come
+// from keys (the event id for sqskey.BodyField), and the payload whose hash
+// is checked is the event's canonical encoding.
+func Message(keys sqskey.Source) sqsonce.Message[Event] {
+	return sqsonce.Message[Event]{
+		Decode:  Decode,
+		Key:     sqsonce.SourceKey(keys, func(e Event) string { return e.ID }),
+		Payload: func(_ events.SQSMessage, e Event) []byte { return e.Canonical() },
+	}
 }

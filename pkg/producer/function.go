@@ -3,7 +3,6 @@ package producer
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -44,12 +43,12 @@ type Function struct {
 // sends them again; consumers deduplicate on the event id.
 func (f *Function) Handle(ctx context.Context, req Request) (Response, error) {
 	if f.Encode == nil {
-		return Response{}, errors.New("producer: Function.Encode is nil: give the event encoder (e.g. ledger.EncodeEvent)")
+		return Response{}, &ConfigError{"Function.Encode", "nil: give the event encoder (e.g. ledger.EncodeEvent)"}
 	}
 	pub := f.Standard
 	if req.FIFO {
 		if f.FIFO == nil {
-			return Response{}, errors.New("producer: a FIFO request, but FIFO_QUEUE_URL is not set")
+			return Response{}, &ConfigError{"Function.FIFO", "nil, but the request is for the FIFO queue: set FIFO_QUEUE_URL"}
 		}
 		pub = f.FIFO
 	}

@@ -82,10 +82,10 @@ type Publisher struct {
 // New returns a Publisher.
 func New(cfg Config) (*Publisher, error) {
 	if cfg.Client == nil {
-		return nil, errors.New("producer: Config.Client is required")
+		return nil, &ConfigError{"Config.Client", "nil: give an SQS client (sqs.NewFromConfig)"}
 	}
 	if cfg.QueueURL == "" {
-		return nil, errors.New("producer: Config.QueueURL is required (e.g. from QUEUE_URL)")
+		return nil, &ConfigError{"Config.QueueURL", "empty: give the queue's URL (e.g. from QUEUE_URL)"}
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = MaxAttemptsDefault

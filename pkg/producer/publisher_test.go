@@ -172,3 +172,29 @@ func TestFunctionRejectsInvalidAndPublishesTheRest(t *testing.T) {
 	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true})
 	require.Error(t, err, "no FIFO queue configured")
 }
+
+// A missing field is a *ConfigError naming it, from New or, for Function,
+// from the request that needs it.
+func TestConfigErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	requireField := func(t *testing.T, err error, field string) {
+		t.Helper()
+		require.ErrorIs(t, err, producer.ErrInvalidConfig)
+		var cerr *producer.ConfigError
+		require.ErrorAs(t, err, &cerr)
+		require.Equal(t, field, cerr.Field)
+	}
+	_, err := producer.New(producer.Config{QueueURL: "https://sqs/q"})
+	requireField(t, err, "Config.Client")
+	std, err := producer.New(producer.Config{Client: &sqs.Client{}})
+	requireField(t, err, "Config.QueueURL")
+	require.Nil(t, std)
+
+	std, err = producer.New(producer.Config{Client: &sqs.Client{}, QueueURL: "https://sqs/q"})
+	require.NoError(t, err)
+	_, err = (&producer.Function{Standard: std}).Handle(context.Background(), producer.Request{})
+	requireField(t, err, "Function.Encode")
+	fn := producer.Function{Standard: std, Encode: func(json.RawMessage) (producer.Message, error) { return producer.Message{}, nil }}
+	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true, Events: []json.RawMessage{[]byte(`{}`)}})
+	requireField(t, err, "Function.FIFO")
+}

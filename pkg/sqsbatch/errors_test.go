@@ -45,9 +45,6 @@ func TestJSONHandler(t *testing.T) {
 	require.True(t, sqsbatch.IsPermanent(err))
 	require.Equal(t, sqsbatch.ClassDecode, sqsbatch.ClassOf(err))
 	require.Len(t, got, 1, "the handler does not run on a body that does not decode")
-
-	_, err = sqsbatch.NewJSON[order](nil, sqsbatch.Config{})
-	require.Error(t, err)
 }
 
 // TestDLQErrorAttribute checks the error attribute stays valid for SQS:

@@ -24,12 +24,12 @@ type order struct {
 // function's main, pass p.Handle to lambda.Start; here lambda.NewHandler
 // invokes it with the JSON Lambda would send.
 func Example() {
-	p, err := sqsbatch.NewJSON(func(ctx context.Context, msg events.SQSMessage, o order) error {
+	p, err := sqsbatch.New(sqsbatch.JSON(func(ctx context.Context, msg events.SQSMessage, o order) error {
 		if o.ID == "" {
 			return sqsbatch.Permanent(errors.New("order without an id"))
 		}
 		return nil // apply the order, idempotently
-	}, sqsbatch.Config{Logger: slog.New(slog.DiscardHandler)})
+	}), sqsbatch.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -75,15 +75,6 @@ func NewBatch(h BatchHandler, cfg Config) (*Processor, error) {
 	return &Processor{batch: h, cfg: cfg}, nil
 }
 
-// NewJSON returns a Processor whose records are decoded from JSON into T
-// before h runs; see JSON.
-func NewJSON[T any](h JSONHandler[T], cfg Config) (*Processor, error) {
-	if h == nil {
-		return nil, errors.New("sqsbatch: nil handler")
-	}
-	return New(JSON(h), cfg)
-}
-
 // Handle has the signature lambda.Start expects for an SQS event source
 // mapping with ReportBatchItemFailures: pass p.Handle to lambda.Start.
 func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

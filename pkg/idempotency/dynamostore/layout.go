@@ -69,12 +69,12 @@ func (l Layout) validate() error {
 	names := map[string]bool{}
 	for _, n := range []string{l.KeyAttr, l.SortKeyAttr, l.ExpirationAttr, l.LeaseAttr, l.StatusAttr, l.ResultAttr, l.PayloadAttr, l.TokenAttr} {
 		if n != "" && names[n] {
-			return fmt.Errorf("dynamostore: Layout: attribute name %q is used twice", n)
+			return &ConfigError{"Layout", fmt.Sprintf("attribute name %q is used twice", n)}
 		}
 		names[n] = true
 	}
 	if l.SortKeyAttr != "" && l.Shards < 1 {
-		return fmt.Errorf("dynamostore: Layout.Shards must be at least 1, got %d", l.Shards)
+		return &ConfigError{"Layout.Shards", fmt.Sprintf("%d: must be at least 1", l.Shards)}
 	}
 	return nil
 }

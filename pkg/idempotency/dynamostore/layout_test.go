@@ -26,10 +26,18 @@ var singleTable = dynamostore.Layout{
 
 func newSingleTableStore(t *testing.T, client *dynamodb.Client) *dynamostore.Store {
 	t.Helper()
+	store, _ := newSingleTable(t, client)
+	return store
+}
+
+// newSingleTable is a store on a new table of the single-table layout, and
+// the table's name.
+func newSingleTable(t *testing.T, client *dynamodb.Client) (*dynamostore.Store, string) {
+	t.Helper()
 	table := awstest.NewTable(t, client, awstest.TableSpec{PartitionKey: "pk", SortKey: "sk", TTLAttribute: "ttl"})
 	store, err := dynamostore.New(client, table, dynamostore.WithLayout(singleTable))
 	require.NoError(t, err)
-	return store
+	return store, table
 }
 
 func TestSingleTableConformance(t *testing.T) {
@@ -59,7 +67,7 @@ func TestSingleTableConformance(t *testing.T) {
 func TestSingleTableItems(t *testing.T) {
 	t.Parallel()
 	client := awstest.DynamoDB(t)
-	store := newSingleTableStore(t, client)
+	store, table := newSingleTable(t, client)
 	now := time.Now().Truncate(time.Second)
 	g := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now } })
 	for i := range 40 {
@@ -67,7 +75,7 @@ func TestSingleTableItems(t *testing.T) {
 			func(context.Context) ([]byte, error) { return []byte("r"), nil })
 		require.NoError(t, err)
 	}
-	out, err := client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(store.Table())})
+	out, err := client.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(table)})
 	require.NoError(t, err)
 	require.Len(t, out.Items, 40)
 	shards := map[string]bool{}
@@ -88,8 +96,34 @@ func TestSingleTableItems(t *testing.T) {
 	require.Equal(t, now.Add(time.Hour).Unix(), rec.ExpiresAt.Unix())
 }
 
-func TestLayoutRefusesAnAttributeUsedTwice(t *testing.T) {
+// Every invalid argument of New is a *ConfigError naming it.
+func TestNewNamesTheInvalidField(t *testing.T) {
 	t.Parallel()
-	_, err := dynamostore.New(&dynamodb.Client{}, "t", dynamostore.WithLayout(dynamostore.Layout{StatusAttr: "id"}))
-	require.ErrorContains(t, err, `"id" is used twice`)
+	client := &dynamodb.Client{}
+	for _, tc := range []struct {
+		name  string
+		api   dynamostore.API
+		table string
+		opt   dynamostore.Option
+		field string
+	}{
+		{"no client", nil, "t", nil, "api"},
+		{"no table", client, "", nil, "table"},
+		{"no transactions", client, "t", dynamostore.WithTxConcurrency(-1), "WithTxConcurrency"},
+		{"attribute used twice", client, "t", dynamostore.WithLayout(dynamostore.Layout{StatusAttr: "id"}), "Layout"},
+		{"no shards", client, "t", dynamostore.WithLayout(dynamostore.Layout{SortKeyAttr: "sk", Shards: -1}), "Layout.Shards"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var opts []dynamostore.Option
+			if tc.opt != nil {
+				opts = append(opts, tc.opt)
+			}
+			_, err := dynamostore.New(tc.api, tc.table, opts...)
+			require.ErrorIs(t, err, dynamostore.ErrInvalidConfig)
+			var cerr *dynamostore.ConfigError
+			require.ErrorAs(t, err, &cerr)
+			require.Equal(t, tc.field, cerr.Field)
+		})
+	}
 }

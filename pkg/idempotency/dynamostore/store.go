@@ -54,10 +54,10 @@ const TxConcurrencyDefault = 4
 // New returns a Store on table through api (in practice a *dynamodb.Client).
 func New(api API, table string, opts ...Option) (*Store, error) {
 	if api == nil {
-		return nil, errors.New("dynamostore: New: api is nil")
+		return nil, &ConfigError{"api", "nil: give a DynamoDB client (dynamodb.NewFromConfig)"}
 	}
 	if table == "" {
-		return nil, errors.New("dynamostore: New: table name is empty (set it to the idempotency table, e.g. from IDEMPOTENCY_TABLE)")
+		return nil, &ConfigError{"table", "empty: give the idempotency table's name (e.g. from IDEMPOTENCY_TABLE)"}
 	}
 	s := &Store{api: api, table: table, sleep: backoff.Sleep, txs: TxConcurrencyDefault}
 	for _, o := range opts {
@@ -68,16 +68,13 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if s.txs < 1 {
-		return nil, fmt.Errorf("dynamostore: WithTxConcurrency must be at least 1, got %d", s.txs)
+		return nil, &ConfigError{"WithTxConcurrency", fmt.Sprintf("%d: must be at least 1", s.txs)}
 	}
 	return s, nil
 }
 
 // Layout is where the store keeps its records.
 func (s *Store) Layout() Layout { return s.l }
-
-// Table is the name of the table the store writes to.
-func (s *Store) Table() string { return s.table }
 
 const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #lease < :now_ms)"
 

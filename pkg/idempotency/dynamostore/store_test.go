@@ -195,12 +195,14 @@ func TestHandlerErrorReleasesForNextDelivery(t *testing.T) {
 func TestStoredAttributes(t *testing.T) {
 	t.Parallel()
 	client := awstest.DynamoDB(t)
-	store := newStore(t, client)
+	table := awstest.NewTable(t, client, awstest.IdempotencyTable)
+	store, err := dynamostore.New(client, table)
+	require.NoError(t, err)
 	g := newGuard(t, store, func(c *idempotency.Config) { c.TTL = time.Hour; c.Lease = time.Minute })
 	key := idempotency.StoredKey("test", "card-4111")
 	raw := func() map[string]types.AttributeValue {
 		out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{
-			TableName: aws.String(store.Table()), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: key}}, ConsistentRead: aws.Bool(true),
+			TableName: aws.String(table), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: key}}, ConsistentRead: aws.Bool(true),
 		})
 		require.NoError(t, err)
 		require.NotNil(t, out.Item)
@@ -213,7 +215,7 @@ func TestStoredAttributes(t *testing.T) {
 		require.NoError(t, err)
 		require.InDelta(t, want, got, float64(slack), attr)
 	}
-	_, err := g.Do(context.Background(), "card-4111", []byte("p"), func(context.Context) ([]byte, error) {
+	_, err = g.Do(context.Background(), "card-4111", []byte("p"), func(context.Context) ([]byte, error) {
 		item := raw()
 		numberNear(item, "expiration", time.Now().Add(time.Hour).Unix(), 5)                       // epoch seconds
 		numberNear(item, "in_progress_expiration", time.Now().Add(time.Minute).UnixMilli(), 5000) // epoch ms

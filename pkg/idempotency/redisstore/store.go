@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -26,7 +25,7 @@ var (
 // New returns a Store on rdb (a *redis.Client, *redis.ClusterClient, ...).
 func New(rdb redis.UniversalClient) (*Store, error) {
 	if rdb == nil {
-		return nil, errors.New("redisstore: New: client is nil")
+		return nil, &ConfigError{"client", "nil: give a Valkey/Redis client (Dial)"}
 	}
 	return &Store{rdb: rdb}, nil
 }
@@ -219,14 +218,14 @@ func Dial(url string, cluster bool) (redis.UniversalClient, error) {
 	if cluster {
 		o, err := redis.ParseClusterURL(url)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: cluster URL: %w", err)
+			return nil, &ConfigError{"url", fmt.Sprintf("not a cluster URL (redis://host:port or rediss://user:password@host:port): %v", err)}
 		}
 		o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = timeout, timeout, timeout, 1
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: URL: %w", err)
+		return nil, &ConfigError{"url", fmt.Sprintf("not a URL of the form redis://[user:password@]host:port[/db] or rediss://...: %v", err)}
 	}
 	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.MaxRetries = timeout, timeout, timeout, 1
 	return redis.NewClient(o), nil

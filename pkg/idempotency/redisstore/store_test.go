@@ -29,3 +29,31 @@ func TestBatchConformance(t *testing.T) {
 	t.Parallel()
 	storetest.RunBatch(t, func(t *testing.T) storetest.BatchStore { return newStore(t) })
 }
+
+// An invalid argument of New or Dial is a *ConfigError naming it.
+func TestConfigErrorsNameTheArgument(t *testing.T) {
+	t.Parallel()
+	_, err := redisstore.New(nil)
+	requireConfigError(t, err, "client")
+	for _, tc := range []struct {
+		url     string
+		cluster bool
+	}{
+		{"http://127.0.0.1:6379", false},
+		{"127.0.0.1:6379", true},
+	} {
+		_, err := redisstore.Dial(tc.url, tc.cluster)
+		requireConfigError(t, err, "url")
+	}
+	client, err := redisstore.Dial("rediss://user:secret@127.0.0.1:6380/0", false)
+	require.NoError(t, err)
+	require.NoError(t, client.Close())
+}
+
+func requireConfigError(t *testing.T, err error, field string) {
+	t.Helper()
+	require.ErrorIs(t, err, redisstore.ErrInvalidConfig)
+	var cerr *redisstore.ConfigError
+	require.ErrorAs(t, err, &cerr)
+	require.Equal(t, field, cerr.Field)
+}

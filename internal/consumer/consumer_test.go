@@ -1,4 +1,4 @@
-package ledger_test
+package consumer_test
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -37,10 +37,10 @@ func newStack(t *testing.T, keys string) stack {
 	src, err := sqskey.Parse(keys)
 	require.NoError(t, err)
 	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable), idem: awstest.NewTable(t, db, awstest.IdempotencyTable)}
-	st.handler, err = ledger.NewConsumer(ledger.AppConfig{
+	st.handler, err = consumer.New(consumer.Config{
 		IdempotencyTable: st.idem, LedgerTable: st.ledger,
 		KeyPrefix: "payments", TTL: time.Hour, Keys: src, Concurrency: 4, CacheSize: 16, BreakAfter: 3,
-	}, ledger.AppClients{DynamoDB: db}, io.Discard)
+	}, consumer.Clients{DynamoDB: db}, io.Discard)
 	require.NoError(t, err)
 	return st
 }
@@ -184,10 +184,10 @@ func TestRepeatedEventIdIsJudgedByItsEntry(t *testing.T) {
 
 	counter := awstest.NewRequestCounter()
 	st2 := st
-	st2.handler, err = ledger.NewConsumer(ledger.AppConfig{
+	st2.handler, err = consumer.New(consumer.Config{
 		IdempotencyTable: st.idem, LedgerTable: st.ledger, KeyPrefix: "payments", TTL: time.Hour,
 		Keys: sqskey.Source{Kind: sqskey.MessageID}, Concurrency: 4,
-	}, ledger.AppClients{DynamoDB: awstest.DynamoDB(t, counter.Option)}, io.Discard)
+	}, consumer.Clients{DynamoDB: awstest.DynamoDB(t, counter.Option)}, io.Discard)
 	require.NoError(t, err)
 	report, err = st2.handler.Process(ctx, sqsEvent([]string{"m-3"}, body(250)))
 	require.NoError(t, err)
@@ -204,10 +204,10 @@ func TestConsumerOnASharedTable(t *testing.T) {
 	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable),
 		idem: awstest.NewTable(t, db, awstest.TableSpec{PartitionKey: "pk", SortKey: "sk", TTLAttribute: "ttl"})}
 	var err error
-	st.handler, err = ledger.NewConsumer(ledger.AppConfig{
+	st.handler, err = consumer.New(consumer.Config{
 		IdempotencyTable: st.idem, LedgerTable: st.ledger, KeyPrefix: "payments", TTL: time.Hour, Concurrency: 4,
 		Layout: dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", ExpirationAttr: "ttl"},
-	}, ledger.AppClients{DynamoDB: db}, io.Discard)
+	}, consumer.Clients{DynamoDB: db}, io.Discard)
 	require.NoError(t, err)
 	for range 2 { // the second time, every event is a duplicate
 		resp, err := st.handler.Handle(context.Background(), loadEvent(t, "batch-10.json"))

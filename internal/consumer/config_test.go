@@ -1,6 +1,7 @@
-package ledger_test
+package consumer_test
 
 import (
+	"errors"
 	"io"
 	"testing"
 	"time"
@@ -8,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -18,9 +19,9 @@ func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
-func TestLoadAppConfigDefaults(t *testing.T) {
+func TestLoadConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l"}))
+	cfg, err := consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l"}))
 	require.NoError(t, err)
 	require.Equal(t, "payments", cfg.KeyPrefix)
 	require.Equal(t, time.Hour, cfg.TTL)
@@ -30,42 +31,46 @@ func TestLoadAppConfigDefaults(t *testing.T) {
 	require.Equal(t, sqsonce.BreakAfterDefault, cfg.BreakAfter)
 }
 
-func TestLoadAppConfigNamesEveryBadVariable(t *testing.T) {
+func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	t.Parallel()
-	_, err := ledger.LoadAppConfig(env(map[string]string{
+	_, err := consumer.LoadConfig(env(map[string]string{
 		"IDEMPOTENCY_TTL": "soon", "CONCURRENCY": "0", "KEY_SOURCE": "id", "LOG_LEVEL": "loud",
 	}))
-	require.Error(t, err)
-	for _, name := range []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "LOG_LEVEL"} {
-		require.Contains(t, err.Error(), name)
+	require.ErrorIs(t, err, consumer.ErrInvalidConfig)
+	var named []string
+	for _, e := range errors.Unwrap(err).(interface{ Unwrap() []error }).Unwrap() {
+		var cerr *consumer.ConfigError
+		require.ErrorAs(t, e, &cerr)
+		named = append(named, cerr.Variable)
 	}
+	require.ElementsMatch(t, []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "LOG_LEVEL"}, named)
 }
 
 // A TTL shorter than the longest lease is refused at the cold start, with
 // both values named.
-func TestLoadAppConfigRefusesTTLShorterThanTheLease(t *testing.T) {
+func TestLoadConfigRefusesTTLShorterThanTheLease(t *testing.T) {
 	t.Parallel()
-	_, err := ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "10s"}))
+	_, err := consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "10s"}))
 	require.ErrorContains(t, err, "IDEMPOTENCY_TTL: 10s is shorter than the longest lease, 15m5s")
-	cfg, err := ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "96h"}))
+	cfg, err := consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l", "IDEMPOTENCY_TTL": "96h"}))
 	require.NoError(t, err)
 	require.Equal(t, 96*time.Hour, cfg.TTL)
 }
 
-func TestNewAppWiresBothPermanentDLQs(t *testing.T) {
+func TestNewWiresBothPermanentDLQs(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		cfg  ledger.AppConfig
+		cfg  consumer.Config
 	}{
-		{"standard", ledger.AppConfig{PermanentDLQURL: "https://sqs/dlq"}},
-		{"FIFO", ledger.AppConfig{PermanentFIFODLQ: "https://sqs/dlq.fifo"}},
+		{"standard", consumer.Config{PermanentDLQURL: "https://sqs/dlq"}},
+		{"FIFO", consumer.Config{PermanentFIFODLQ: "https://sqs/dlq.fifo"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := tc.cfg
 			cfg.IdempotencyTable, cfg.LedgerTable, cfg.KeyPrefix, cfg.TTL = "i", "l", "p", time.Hour
-			_, err := ledger.NewConsumer(cfg, ledger.AppClients{DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1"})}, io.Discard)
+			_, err := consumer.New(cfg, consumer.Clients{DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1"})}, io.Discard)
 			require.ErrorContains(t, err, "no SQS client", "a DLQ URL without a client is refused, not ignored")
 		})
 	}
@@ -73,14 +78,14 @@ func TestNewAppWiresBothPermanentDLQs(t *testing.T) {
 
 // The idempotency records can live in a shared table: a composite key whose
 // partition values spread over shards.
-func TestLoadAppConfigSingleTableLayout(t *testing.T) {
+func TestLoadConfigSingleTableLayout(t *testing.T) {
 	t.Parallel()
-	cfg, err := ledger.LoadAppConfig(env(map[string]string{
+	cfg, err := consumer.LoadConfig(env(map[string]string{
 		"IDEMPOTENCY_TABLE": "app", "LEDGER_TABLE": "l", "IDEMPOTENCY_PARTITION_KEY": "pk",
 		"IDEMPOTENCY_SORT_KEY": "sk", "IDEMPOTENCY_SHARDS": "8", "IDEMPOTENCY_TTL_ATTRIBUTE": "ttl",
 	}))
 	require.NoError(t, err)
 	require.Equal(t, dynamostore.Layout{KeyAttr: "pk", SortKeyAttr: "sk", Shards: 8, ExpirationAttr: "ttl"}, cfg.Layout)
-	_, err = ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "app", "LEDGER_TABLE": "l", "IDEMPOTENCY_SHARDS": "8"}))
+	_, err = consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "app", "LEDGER_TABLE": "l", "IDEMPOTENCY_SHARDS": "8"}))
 	require.ErrorContains(t, err, "IDEMPOTENCY_SHARDS")
 }

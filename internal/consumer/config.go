@@ -1,4 +1,4 @@
-package ledger
+package consumer
 
 import (
 	"errors"
@@ -23,9 +23,9 @@ const (
 	StoreRedis    = "redis"
 )
 
-// AppConfig is the consumer function's configuration, as its environment
-// gives it. See LoadAppConfig for the variables.
-type AppConfig struct {
+// Config is the consumer function's configuration, as its environment
+// gives it. See LoadConfig for the variables.
+type Config struct {
 	IdempotencyTable string
 	LedgerTable      string
 	KeyPrefix        string
@@ -54,7 +54,7 @@ type AppConfig struct {
 	FunctionName string
 }
 
-// LoadAppConfig reads the configuration through getenv (os.Getenv in main):
+// LoadConfig reads the configuration through getenv (os.Getenv in main):
 //
 //	IDEMPOTENCY_TABLE       required: the idempotency table
 //	LEDGER_TABLE            required: the ledger table
@@ -77,9 +77,9 @@ type AppConfig struct {
 //	REDIS_CLUSTER           with redis: true for a cluster (ElastiCache cluster mode); default false
 //	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension
 //
-// Every error names the variable and what is wrong with it.
-func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
-	cfg := AppConfig{
+// It returns every invalid variable at once, each a *ConfigError naming it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
 		IdempotencyTable: getenv("IDEMPOTENCY_TABLE"),
 		LedgerTable:      getenv("LEDGER_TABLE"),
 		KeyPrefix:        getenv("IDEMPOTENCY_KEY_PREFIX"),
@@ -92,7 +92,7 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+		errs = append(errs, &ConfigError{Variable: name, Problem: fmt.Sprintf(format, args...)})
 	}
 	cfg.Store = getenv("IDEMPOTENCY_STORE")
 	cfg.RedisURL = getenv("REDIS_URL")
@@ -166,7 +166,21 @@ func LoadAppConfig(getenv func(string) string) (AppConfig, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return AppConfig{}, fmt.Errorf("consumer configuration: %w", errors.Join(errs...))
+		return Config{}, fmt.Errorf("consumer configuration: %w", errors.Join(errs...))
 	}
 	return cfg, nil
 }
+
+// ErrInvalidConfig is matched (errors.Is) by every *ConfigError.
+var ErrInvalidConfig = errors.New("consumer: invalid configuration")
+
+// ConfigError names the environment variable that is invalid and why.
+type ConfigError struct {
+	Variable string
+	Problem  string
+}
+
+func (e *ConfigError) Error() string { return e.Variable + ": " + e.Problem }
+
+// Is makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }

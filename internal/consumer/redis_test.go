@@ -1,4 +1,4 @@
-package ledger_test
+package consumer_test
 
 import (
 	"context"
@@ -14,9 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/redistest"
-	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -28,26 +28,26 @@ func redisStack(t *testing.T, client *redis.Client, server *redistest.Server, br
 	db := awstest.DynamoDB(t)
 	st := stack{db: db, ledger: awstest.NewTable(t, db, awstest.LedgerTable)}
 	var err error
-	st.handler, err = ledger.NewConsumer(ledger.AppConfig{
-		Store: ledger.StoreRedis, RedisURL: "redis://" + server.Addr(), LedgerTable: st.ledger,
+	st.handler, err = consumer.New(consumer.Config{
+		Store: consumer.StoreRedis, RedisURL: "redis://" + server.Addr(), LedgerTable: st.ledger,
 		KeyPrefix: "payments", TTL: time.Hour, Keys: sqskey.Source{Kind: sqskey.BodyField}, Concurrency: 4,
 		CacheSize: 0, BreakAfter: breakAfter,
-	}, ledger.AppClients{DynamoDB: db, Redis: client}, io.Discard)
+	}, consumer.Clients{DynamoDB: db, Redis: client}, io.Discard)
 	require.NoError(t, err)
 	return st
 }
 
-func TestLoadAppConfigRedis(t *testing.T) {
+func TestLoadConfigRedis(t *testing.T) {
 	t.Parallel()
-	cfg, err := ledger.LoadAppConfig(env(map[string]string{
+	cfg, err := consumer.LoadConfig(env(map[string]string{
 		"IDEMPOTENCY_STORE": "redis", "REDIS_URL": "rediss://u:p@cache:6379", "REDIS_CLUSTER": "true", "LEDGER_TABLE": "l",
 	}))
 	require.NoError(t, err)
-	require.Equal(t, ledger.StoreRedis, cfg.Store)
+	require.Equal(t, consumer.StoreRedis, cfg.Store)
 	require.True(t, cfg.RedisCluster)
-	_, err = ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_STORE": "redis", "LEDGER_TABLE": "l"}))
+	_, err = consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_STORE": "redis", "LEDGER_TABLE": "l"}))
 	require.ErrorContains(t, err, "REDIS_URL")
-	_, err = ledger.LoadAppConfig(env(map[string]string{"IDEMPOTENCY_STORE": "memcached", "LEDGER_TABLE": "l"}))
+	_, err = consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_STORE": "memcached", "LEDGER_TABLE": "l"}))
 	require.ErrorContains(t, err, "IDEMPOTENCY_STORE")
 }
 

@@ -1,0 +1,22 @@
+package producer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidConfig is matched (errors.Is) by every *ConfigError.
+var ErrInvalidConfig = errors.New("producer: invalid config")
+
+// ConfigError names the field of Config or Function that is invalid and why.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("producer: %s: %s", e.Field, e.Problem)
+}
+
+// Is makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
