@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/sqsonce/sqsonce/internal/progress"
 )
@@ -44,12 +45,16 @@ func (c cli) progress() *progress.Line { return progress.New(c.stderr, c.stderrW
 // environment and the shared config files decide, as for the AWS CLI.
 type awsFlags struct {
 	region, profile, endpoint string
+	// debug logs the SDK's requests, responses and retries to log.
+	debug bool
+	log   io.Writer
 }
 
 func (a *awsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.region, "region", "", "the AWS Region (default: AWS_REGION, then the profile's region)")
 	fs.StringVar(&a.profile, "profile", "", "a profile of the shared config and credentials files (default: AWS_PROFILE)")
 	fs.StringVar(&a.endpoint, "endpoint-url", "", "send every request to this URL, e.g. http://localhost:4566 for LocalStack (default: AWS_ENDPOINT_URL)")
+	fs.BoolVar(&a.debug, "debug", false, "log every AWS request, response (status and headers) and retry to stderr")
 }
 
 // environ returns env with the flags given as the variables the SDK, the AWS
@@ -80,6 +85,10 @@ func (a awsFlags) session(ctx context.Context) (session, error) {
 	}
 	if a.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(a.profile))
+	}
+	if a.debug {
+		opts = append(opts, config.WithClientLogMode(aws.LogRequest|aws.LogResponse|aws.LogRetries),
+			config.WithLogger(logging.NewStandardLogger(a.log)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -294,7 +303,7 @@ func newFlags(c cli, name string) (*flag.FlagSet, *awsFlags) {
 	fs := flag.NewFlagSet("sqsonce "+name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {}
-	var a awsFlags
+	a := awsFlags{log: c.stderr}
 	a.register(fs)
 	return fs, &a
 }

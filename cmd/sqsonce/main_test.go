@@ -45,8 +45,8 @@ func TestHelp(t *testing.T) {
 		require.Equal(t, exitOK, code, cmd)
 		require.Contains(t, out, "Usage: sqsonce "+cmd, cmd)
 		require.Empty(t, errOut, "help goes to stdout")
-		for _, flag := range []string{"-region", "-profile", "-endpoint-url"} {
-			require.Contains(t, out, "  "+flag+" ", "%s takes the AWS CLI's %s", cmd, flag)
+		for _, flag := range []string{"-region", "-profile", "-endpoint-url", "-debug"} {
+			require.Regexp(t, `\n  `+flag+`[ \n]`, out, "%s takes the AWS CLI's %s", cmd, flag)
 		}
 	}
 }

@@ -230,7 +230,7 @@ func TestStackName(t *testing.T) {
 	require.Contains(t, out, "1 messages in "+dlqURL)
 	require.Contains(t, out, "evt-dead")
 
-	code, out, errOut = runCLI(t, "", "redrive", "--stack-name", stack, "--method", "receive-send", "--output", "json")
+	code, out, errOut = runCLI(t, "", "redrive", "--stack-name", stack, "--method", "receive-send", "--output", "json", "--debug")
 	require.Equal(t, exitOK, code, errOut)
 	var res struct {
 		From, To string
@@ -239,7 +239,7 @@ func TestStackName(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &res), out)
 	require.Equal(t, dlqURL, res.From)
 	require.Equal(t, queueURL, res.To)
-	require.Equal(t, 1, res.Moved)
+	require.Equal(t, 1, res.Moved, "%s\n%s", out, errOut)
 	require.GreaterOrEqual(t, awstest.Visible(t, client, queueURL), 6, "moved to the stack's queue (at least once)")
 	require.Zero(t, awstest.Visible(t, client, dlqURL), "the stack's DLQ is empty")
 
@@ -282,14 +282,19 @@ func TestDLQ(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	code, out, errOut := runCLI(t, "", "dlq", "--dlq-url", q.DLQURL, "--output", "json")
+	// 14 sends, each at least once (the SDK retries a send whose answer it lost).
+	held := awstest.Visible(t, client, q.DLQURL)
+	require.GreaterOrEqual(t, held, 14)
+	// --debug: a failure shows the SDK's retries.
+	code, out, errOut := runCLI(t, "", "dlq", "--dlq-url", q.DLQURL, "--output", "json", "--debug")
 	require.Equal(t, exitOK, code, errOut)
 	var got struct {
 		Count    int        `json:"count"`
 		Messages []dlqEntry `json:"messages"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
-	require.Equal(t, 14, got.Count, "all of them, past one receive's 10")
+	require.Contains(t, errOut, "ReceiveMessage", "--debug logs the requests")
+	require.Equal(t, held, got.Count, "all of them, past one receive's 10: %s\n%s", out, errOut)
 	byEvent := map[string]dlqEntry{}
 	for _, m := range got.Messages {
 		require.NotEmpty(t, m.MessageID)
@@ -306,7 +311,7 @@ func TestDLQ(t *testing.T) {
 	require.Equal(t, 0, first.ReceiveCount, "not counting the listing's own receive")
 	require.Equal(t, viaRedrivePolicy, byEvent[""].Via)
 
-	require.Equal(t, 14, awstest.Visible(t, client, q.DLQURL), "listing consumes nothing: every message is visible again")
+	require.Equal(t, held, awstest.Visible(t, client, q.DLQURL), "listing consumes nothing: every message is visible again")
 
 	code, out, errOut = runCLI(t, "", "dlq", "--dlq-url", q.DLQURL, "--max", "3")
 	require.Equal(t, exitOK, code, errOut)
