@@ -29,7 +29,7 @@ const (
 	ConcurrencyDefault = 8
 	// SafetyMarginDefault is the default Config.SafetyMargin.
 	SafetyMarginDefault = 2 * time.Second
-	// MetricsNamespaceDefault is the default Config.MetricsNamespace.
+	// MetricsNamespaceDefault is the default EMF.Namespace.
 	MetricsNamespaceDefault = "sqsonce"
 )
 
