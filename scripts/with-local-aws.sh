@@ -4,10 +4,15 @@
 # If AWS_ENDPOINT_URL is already set (LocalStack, a real account's endpoint),
 # the command runs against it unchanged; with SQSONCE_REAL_AWS=1 it runs
 # against the account of the AWS environment (credentials, region).
-# Otherwise this starts two moto servers on free ports of 127.0.0.1 (DynamoDB
+# Otherwise this starts three moto servers on free ports of 127.0.0.1 (DynamoDB
 # single-threaded so conditional writes are atomic, SQS threaded for long
-# polling), exports the endpoints, dummy credentials and a region, runs the
-# command, and stops the servers on exit, also on failure or interrupt.
+# polling, Lambda and IAM for event source mappings), exports the endpoints,
+# dummy credentials and a region, runs the command, and stops the servers on
+# exit, also on failure or interrupt. Lambda has a server of its own because
+# moto invokes a function (with Docker, absent here) when a message is sent
+# to a queue that a mapping in the same process reads: the local event source
+# mapping (internal/esm) does the polling and reads the mapping's state from
+# the Lambda server.
 set -euo pipefail
 
 # Before any dummy credentials, so a profile or SSO session is used as is.
@@ -48,6 +53,7 @@ start() { # name flags...
 }
 start dynamodb --single-threaded
 start sqs
+start lambda
 
 wait_port() { # name -> echoes the port once the server answers
 	local name="$1" i
@@ -66,10 +72,13 @@ wait_port() { # name -> echoes the port once the server answers
 }
 ddb_port="$(wait_port dynamodb)"
 sqs_port="$(wait_port sqs)"
+lambda_port="$(wait_port lambda)"
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$sqs_port"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sqs_port"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
-echo "local-aws: moto DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB (single-threaded), SQS at $AWS_ENDPOINT_URL_SQS" >&2
+export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$lambda_port"
+export AWS_ENDPOINT_URL_IAM="http://127.0.0.1:$lambda_port"
+echo "local-aws: moto DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB (single-threaded), SQS at $AWS_ENDPOINT_URL_SQS, Lambda and IAM at $AWS_ENDPOINT_URL_LAMBDA" >&2
 
 "$@"

@@ -16,7 +16,7 @@ import (
 )
 
 // endpointVars are the variables that point the SDK at a non-default endpoint.
-var endpointVars = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"}
+var endpointVars = []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_LAMBDA"}
 
 // Config loads the SDK configuration from the environment, as a Lambda
 // function would. It fails the test when no endpoint is configured and
