@@ -50,7 +50,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 		CacheSize:  cfg.CacheSize,
 		BreakAfter: cfg.BreakAfter,
 		Logger:     logger,
-		Metrics:    &sqsbatch.EMF{Writer: out},
+		Metrics:    &sqsbatch.EMF{Writer: out, Level: cfg.LogLevel}, // LOG_LEVEL is the ApplicationLogLevel: the metrics pass Lambda's filter
 	}
 	if cfg.FunctionName != "" {
 		sc.Metrics.Dimensions = map[string]string{"FunctionName": cfg.FunctionName}

@@ -47,18 +47,19 @@ func Example() {
 }
 
 // Counts are written as CloudWatch Embedded Metric Format; in Lambda, to
-// standard output.
+// standard output, at the level the function's logs are filtered at.
 func ExampleEMF_Write() {
 	counts := sqsbatch.Counts{Invocations: 1, Records: 3, Reported: 1, Succeeded: 2, Failed: 1}
 	emf := sqsbatch.EMF{
 		Writer:     os.Stdout,
 		Namespace:  "orders",
 		Dimensions: map[string]string{"Function": "consumer"},
+		Level:      slog.LevelWarn, // the function's ApplicationLogLevel
 	}
 	err := emf.Write(counts, time.UnixMilli(1795000000000))
 	fmt.Println(err)
 	// Output:
-	// {"Abandoned":0,"Breaker":0,"DLQFailed":0,"Deadline":0,"Duplicates":0,"Failed":1,"Function":"consumer","Invocations":1,"Panicked":0,"Permanent":0,"Records":3,"Reported":1,"SentToDLQ":0,"Skipped":0,"Succeeded":2,"_aws":{"CloudWatchMetrics":[{"Dimensions":[["Function"]],"Metrics":[{"Name":"Invocations","Unit":"Count"},{"Name":"Records","Unit":"Count"},{"Name":"Duplicates","Unit":"Count"},{"Name":"Reported","Unit":"Count"},{"Name":"Succeeded","Unit":"Count"},{"Name":"Failed","Unit":"Count"},{"Name":"Permanent","Unit":"Count"},{"Name":"SentToDLQ","Unit":"Count"},{"Name":"DLQFailed","Unit":"Count"},{"Name":"Panicked","Unit":"Count"},{"Name":"Skipped","Unit":"Count"},{"Name":"Deadline","Unit":"Count"},{"Name":"Breaker","Unit":"Count"},{"Name":"Abandoned","Unit":"Count"}],"Namespace":"orders"}],"Timestamp":1795000000000}}
+	// {"Abandoned":0,"Breaker":0,"DLQFailed":0,"Deadline":0,"Duplicates":0,"Failed":1,"Function":"consumer","Invocations":1,"Panicked":0,"Permanent":0,"Records":3,"Reported":1,"SentToDLQ":0,"Skipped":0,"Succeeded":2,"_aws":{"CloudWatchMetrics":[{"Dimensions":[["Function"]],"Metrics":[{"Name":"Invocations","Unit":"Count"},{"Name":"Records","Unit":"Count"},{"Name":"Duplicates","Unit":"Count"},{"Name":"Reported","Unit":"Count"},{"Name":"Succeeded","Unit":"Count"},{"Name":"Failed","Unit":"Count"},{"Name":"Permanent","Unit":"Count"},{"Name":"SentToDLQ","Unit":"Count"},{"Name":"DLQFailed","Unit":"Count"},{"Name":"Panicked","Unit":"Count"},{"Name":"Skipped","Unit":"Count"},{"Name":"Deadline","Unit":"Count"},{"Name":"Breaker","Unit":"Count"},{"Name":"Abandoned","Unit":"Count"}],"Namespace":"orders"}],"Timestamp":1795000000000},"level":"WARN","timestamp":"2026-11-18T11:06:40Z"}
 	// <nil>
 }
 
