@@ -34,6 +34,7 @@ type invocation struct {
 	closed   bool       // the invocation has returned; late results are dropped
 	state    []uint8
 	outcomes []Outcome
+	classes  []string
 }
 
 func newInvocation(p *Processor, pl plan) *invocation {
@@ -43,15 +44,16 @@ func newInvocation(p *Processor, pl plan) *invocation {
 		done:     make(chan struct{}),
 		state:    make([]uint8, len(pl.records)),
 		outcomes: make([]Outcome, len(pl.records)),
+		classes:  make([]string, len(pl.records)),
 	}
 	inv.breaker.after = int64(p.cfg.BreakAfter)
 	return inv
 }
 
-// run processes the batch and returns the outcome of each record, indexed
-// like the batch ("" for duplicates). It returns at the latest at the
-// budget's abandon point.
-func (inv *invocation) run(ctx context.Context) []Outcome {
+// run processes the batch and returns the outcome and error class of each
+// record, indexed like the batch ("" for duplicates). It returns at the
+// latest at the budget's abandon point.
+func (inv *invocation) run(ctx context.Context) ([]Outcome, []string) {
 	now := inv.p.cfg.Now()
 	b := newBudget(ctx, now, inv.p.cfg.SafetyMargin)
 	inv.runCtx, inv.sendCtx = ctx, ctx
@@ -260,7 +262,7 @@ func (inv *invocation) record(i int, o Outcome, d time.Duration, class string, e
 	inv.mu.Lock()
 	closed := inv.closed
 	if !closed {
-		inv.state[i], inv.outcomes[i] = stateDone, o
+		inv.state[i], inv.outcomes[i], inv.classes[i] = stateDone, o, class
 	}
 	inv.mu.Unlock()
 	if closed {
@@ -273,8 +275,9 @@ func (inv *invocation) record(i int, o Outcome, d time.Duration, class string, e
 }
 
 // close ends the invocation: records never started are OutcomeDeadline,
-// records still running OutcomeAbandoned. It returns the outcomes.
-func (inv *invocation) close(ctx context.Context) []Outcome {
+// records still running OutcomeAbandoned. It returns the outcomes and
+// classes.
+func (inv *invocation) close(ctx context.Context) ([]Outcome, []string) {
 	inv.mu.Lock()
 	inv.closed = true
 	var late []int
@@ -288,10 +291,13 @@ func (inv *invocation) close(ctx context.Context) []Outcome {
 			late = append(late, i)
 		}
 	}
-	outcomes := inv.outcomes
+	for _, i := range late {
+		inv.classes[i] = blockedClass[inv.outcomes[i]]
+	}
+	outcomes, classes := inv.outcomes, inv.classes
 	inv.mu.Unlock()
 	for _, i := range late {
-		inv.p.logRecord(ctx, inv.plan.records[i].MessageId, outcomes[i], 0, blockedClass[outcomes[i]], nil)
+		inv.p.logRecord(ctx, inv.plan.records[i].MessageId, outcomes[i], 0, classes[i], nil)
 	}
-	return outcomes
+	return outcomes, classes
 }

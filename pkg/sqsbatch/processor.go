@@ -31,6 +31,7 @@ type Report struct {
 
 	index    map[string]int
 	outcomes []Outcome
+	classes  []string
 }
 
 // Outcome returns the outcome of the record with the given message ID, and
@@ -42,6 +43,17 @@ func (r Report) Outcome(messageID string) (Outcome, bool) {
 		return "", false
 	}
 	return r.outcomes[i], true
+}
+
+// Class returns the error class of the record with the given message ID
+// (ClassOf its error, or the class of why it never ran), "" when it
+// succeeded or was not in the batch.
+func (r Report) Class(messageID string) string {
+	i, ok := r.index[messageID]
+	if !ok || r.classes == nil {
+		return ""
+	}
+	return r.classes[i]
 }
 
 // New returns a Processor that runs h with cfg (see Config for defaults). It
@@ -97,7 +109,7 @@ func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, er
 		return report, err
 	}
 	report.index = pl.index
-	report.outcomes = newInvocation(p, pl).run(ctx)
+	report.outcomes, report.classes = newInvocation(p, pl).run(ctx)
 	report.Counts.Duplicates = pl.duplicates
 	for _, i := range pl.unique {
 		o := report.outcomes[i]

@@ -63,6 +63,16 @@ type Config struct {
 	// Metric Format: the batch outcomes (sqsbatch) and the idempotency
 	// outcomes (see Counts).
 	Metrics *sqsbatch.EMF
+	// Pause, when set, stops consumption while the idempotency store is
+	// down: the function's event source mapping is disabled, and
+	// Handler.Probe enables it again once the store answers. Default nil:
+	// consumption never pauses, and a store outage longer than the queue's
+	// visibility timeout times its maxReceiveCount dead-letters messages.
+	Pause *Pause
+	// Backoff, when set, hides records that failed because the store did
+	// for longer at each receive, so that they spend their receives slowly.
+	// Default nil: they come back after the queue's visibility timeout.
+	Backoff *Backoff
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
 }
@@ -93,6 +103,10 @@ func (c Config) WithDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}
+	if c.Pause != nil {
+		p := c.Pause.withDefaults()
+		c.Pause = &p
+	}
 	return c
 }
 
@@ -118,6 +132,14 @@ func (c Config) validate() error {
 		return &ConfigError{"FinishTimeout", fmt.Sprintf("%s must be shorter than SafetyMargin %s, or a completion could outlive the invocation", c.FinishTimeout, c.SafetyMargin)}
 	case c.Concurrency < 0:
 		return &ConfigError{"Concurrency", "must not be negative"}
+	}
+	if c.Pause != nil {
+		if err := c.Pause.validate(); err != nil {
+			return err
+		}
+	}
+	if c.Backoff != nil {
+		return c.Backoff.validate()
 	}
 	return nil
 }

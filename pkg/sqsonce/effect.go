@@ -72,5 +72,12 @@ func newHandler[T any](store idempotency.Store, msg Message[T], cfg Config) (*Ha
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Handler{cfg: cfg, prepare: read}, g, nil
+	h := &Handler{cfg: cfg, prepare: read, store: store}
+	if cfg.Pause != nil {
+		h.pauser = &pauser{cfg: *cfg.Pause, now: cfg.Clock}
+	}
+	if cfg.Backoff != nil {
+		h.backoff = &backoff{cfg: *cfg.Backoff}
+	}
+	return h, g, nil
 }

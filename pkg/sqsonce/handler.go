@@ -22,6 +22,11 @@ type Handler struct {
 
 	prepare func(msg events.SQSMessage) record
 
+	store   idempotency.Store
+	health  health
+	pauser  *pauser  // nil without Config.Pause
+	backoff *backoff // nil without Config.Backoff
+
 	mu     sync.Mutex
 	totals Counts
 }
@@ -57,11 +62,13 @@ func (h *Handler) Process(ctx context.Context, ev events.SQSEvent) (Report, erro
 	if h.before != nil {
 		ctx, after = h.before(ctx, recs)
 	}
+	began := h.cfg.Clock()
 	r, err := h.proc.Process(ctx, ev)
 	after()
 	inv.mu.Lock()
 	counts := inv.counts
 	inv.mu.Unlock()
+	h.containOutage(ctx, ev, r, counts, began)
 	h.mu.Lock()
 	h.totals = h.totals.Add(counts)
 	h.mu.Unlock()

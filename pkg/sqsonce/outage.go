@@ -1,0 +1,66 @@
+package sqsonce
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+)
+
+// containOutage runs after a batch: it backs off the records the store
+// failed (Config.Backoff) and, once the store has been down for
+// Pause.After, pauses consumption (Config.Pause).
+func (h *Handler) containOutage(ctx context.Context, ev events.SQSEvent, r sqsbatch.Report, c Counts, began time.Time) {
+	now := h.cfg.Clock()
+	failed, answered := storeSeen(c, r.Counts.Breaker)
+	down := h.health.observe(now, failed, answered)
+	if !failed {
+		return
+	}
+	log := h.cfg.Logger
+	if h.backoff != nil {
+		n, err := h.backoff.hide(ctx, ev, r, now.Sub(began))
+		if err != nil {
+			log.ErrorContext(ctx, "sqsonce: back off records failed by the store", "error", err.Error())
+		}
+		if n > 0 {
+			log.WarnContext(ctx, "sqsonce: records failed by the store hidden for longer", "records", n)
+		}
+	}
+	if h.pauser == nil || down < h.pauser.cfg.After || len(ev.Records) == 0 {
+		return
+	}
+	reason := fmt.Sprintf("the idempotency store has failed for %s without an answer", down.Round(time.Second))
+	paused, err := h.pauser.pause(ctx, ev.Records[0].EventSourceARN, reason)
+	if err != nil {
+		log.ErrorContext(ctx, "sqsonce: pause consumption", "error", err.Error())
+	}
+	if len(paused) > 0 {
+		log.WarnContext(ctx, "sqsonce: consumption paused until the idempotency store answers", "mappings", paused, "reason", reason)
+		h.writeMetrics(ctx, sqsbatch.Metric{Name: MetricConsumerPaused, Value: 1})
+	}
+}
+
+// Metrics of pausing, beside Counts.
+const (
+	// MetricConsumerPaused is 1 when consumption was paused (by the
+	// Handler, and at each Probe while any of the function's mappings is
+	// disabled), 0 at a Probe that finds every mapping enabled.
+	MetricConsumerPaused = "ConsumerPaused"
+	// MetricPausedSeconds is, at each Probe, how long the longest pause so
+	// far has lasted.
+	MetricPausedSeconds = "PausedSeconds"
+)
+
+// writeMetrics writes metrics as one EMF line when Config.Metrics is set.
+func (h *Handler) writeMetrics(ctx context.Context, ms ...sqsbatch.Metric) {
+	if h.cfg.Metrics == nil {
+		return
+	}
+	if err := h.cfg.Metrics.WriteMetrics(h.cfg.Clock(), ms...); err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "sqsonce: write metrics", "error", err.Error())
+	}
+}
