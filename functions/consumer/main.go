@@ -1,7 +1,8 @@
 // Command consumer is the SQS-triggered Lambda function that applies ledger
 // events exactly once. It reads its configuration from the environment (see
 // consumer.LoadConfig), builds its AWS clients once per execution
-// environment, and serves batches with partial batch failures.
+// environment, and serves batches with partial batch failures, and the
+// scheduled store probe that resumes consumption paused by a store outage.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sqsonce/sqsonce/internal/consumer"
@@ -29,7 +31,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
-	clients := consumer.Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: sqs.NewFromConfig(awsCfg)}
+	queues := sqs.NewFromConfig(awsCfg)
+	clients := consumer.Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: queues, Queues: queues}
+	if cfg.PauseOnStoreOutage {
+		clients.Lambda = awslambda.NewFromConfig(awsCfg)
+	}
 	if cfg.Store == consumer.StoreRedis {
 		if clients.Redis, err = redisstore.Dial(cfg.RedisURL, cfg.RedisCluster); err != nil {
 			fmt.Fprintln(os.Stderr, "REDIS_URL:", err)
@@ -41,5 +47,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(handler.Handle)
+	// Invoke serves the queues' batches and the scheduled store probe.
+	lambda.StartHandler(handler)
 }

@@ -52,6 +52,11 @@ type Config struct {
 	// FunctionName labels the metrics (the EMF dimension FunctionName, which
 	// the template's alarms and dashboard select).
 	FunctionName string
+	// PauseOnStoreOutage disables the function's event source mapping once
+	// the store has failed for PauseAfter, and the scheduled probe enables
+	// it again (sqsonce.Pause).
+	PauseOnStoreOutage bool
+	PauseAfter         time.Duration
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main):
@@ -75,7 +80,11 @@ type Config struct {
 //	IDEMPOTENCY_STORE       default dynamodb | redis (Valkey/Redis, ElastiCache)
 //	REDIS_URL               with redis: redis://[user:password@]host:port or rediss:// (TLS)
 //	REDIS_CLUSTER           with redis: true for a cluster (ElastiCache cluster mode); default false
-//	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension
+//	PAUSE_ON_STORE_OUTAGE   default false: true pauses consumption (disables the function's event
+//	                        source mapping) once the store has failed for PAUSE_AFTER, until the
+//	                        scheduled probe ({"sqsonce":"probe"}) finds it answering
+//	PAUSE_AFTER             default 1m (Go duration): how long the store must fail, with no answer
+//	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension, and whose mappings pause
 //
 // It returns every invalid variable at once, each a *ConfigError naming it.
 func LoadConfig(getenv func(string) string) (Config, error) {
@@ -159,6 +168,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var err error
 	if cfg.Keys, err = sqskey.Parse(getenv("KEY_SOURCE")); err != nil {
 		bad("KEY_SOURCE", "%v", err)
+	}
+	if v := getenv("PAUSE_ON_STORE_OUTAGE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("PAUSE_ON_STORE_OUTAGE", "%q is not true or false", v)
+		}
+		cfg.PauseOnStoreOutage = b
+	}
+	cfg.PauseAfter = sqsonce.PauseAfterDefault
+	if v := getenv("PAUSE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("PAUSE_AFTER", "%q is not a positive duration (e.g. 60s, 2m)", v)
+		}
+		cfg.PauseAfter = d
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {

@@ -31,6 +31,12 @@ type Clients struct {
 	// DLQ sends permanent failures when Config.PermanentDLQURL or
 	// PermanentFIFODLQ is set.
 	DLQ sqsbatch.Sender
+	// Queues hides records failed by the store for longer at each receive
+	// (sqsonce.Backoff), when set.
+	Queues sqsonce.VisibilityAPI
+	// Lambda pauses and resumes the function's event source mappings when
+	// Config.PauseOnStoreOutage is set.
+	Lambda sqsonce.LambdaAPI
 }
 
 // New is the consumer function's handler: ledger events applied
@@ -41,7 +47,7 @@ type Clients struct {
 // Logs and metrics (Embedded Metric Format) go to out.
 func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 	if clients.DynamoDB == nil {
-		return nil, errors.New("consumer: AppClients.DynamoDB is required")
+		return nil, errors.New("consumer: Clients.DynamoDB is required")
 	}
 	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	sc := sqsonce.Config{
@@ -60,6 +66,15 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 	}
 	if cfg.BreakAfter == 0 {
 		sc.BreakAfter = -1
+	}
+	if clients.Queues != nil {
+		sc.Backoff = &sqsonce.Backoff{SQS: clients.Queues}
+	}
+	if cfg.PauseOnStoreOutage {
+		if clients.Lambda == nil {
+			return nil, errors.New("consumer: PAUSE_ON_STORE_OUTAGE is set but no Lambda client was given")
+		}
+		sc.Pause = &sqsonce.Pause{Lambda: clients.Lambda, FunctionName: cfg.FunctionName, After: cfg.PauseAfter}
 	}
 	if cfg.PermanentDLQURL != "" || cfg.PermanentFIFODLQ != "" {
 		if clients.DLQ == nil {
