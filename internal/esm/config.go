@@ -20,6 +20,9 @@ const (
 	// DrainCheckIntervalDefault is how often RunUntilDrained reads the
 	// queue's approximate counts.
 	DrainCheckIntervalDefault = 250 * time.Millisecond
+	// StateCheckIntervalDefault is how often a mapping's state is read from
+	// the Lambda API (Config.Lambda).
+	StateCheckIntervalDefault = 500 * time.Millisecond
 
 	// maxReceivePerCall is SQS's limit on MaxNumberOfMessages.
 	maxReceivePerCall = 10
@@ -77,6 +80,19 @@ type Config struct {
 	// DrainCheckInterval is how often RunUntilDrained reads the queue's
 	// approximate counts. Default DrainCheckIntervalDefault (250ms).
 	DrainCheckInterval time.Duration
+
+	// Lambda and MappingUUID, when set, name the Lambda event source
+	// mapping this one stands for (created on a local Lambda API, such as
+	// moto's): pollers receive only while its state is Enabled (or
+	// Enabling, Updating), as Lambda stops polling a disabled mapping, so
+	// that a function that pauses its own mapping (sqsonce.Pause) is
+	// obeyed. The state is read every StateCheckInterval; a failed read
+	// keeps the last state. Default: always enabled.
+	Lambda      LambdaClient
+	MappingUUID string
+	// StateCheckInterval is how often the mapping's state is read. Default
+	// StateCheckIntervalDefault (500ms).
+	StateCheckInterval time.Duration
 }
 
 // WithDefaults returns a copy of c with zero fields set to their defaults.
@@ -101,6 +117,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DrainCheckInterval == 0 {
 		c.DrainCheckInterval = DrainCheckIntervalDefault
+	}
+	if c.StateCheckInterval == 0 {
+		c.StateCheckInterval = StateCheckIntervalDefault
 	}
 	return c
 }
@@ -131,6 +150,10 @@ func (c Config) validate() error {
 		return fail("ReceiveErrorBackoff %v is negative", c.ReceiveErrorBackoff)
 	case c.DrainCheckInterval < 0:
 		return fail("DrainCheckInterval %v is negative", c.DrainCheckInterval)
+	case (c.Lambda == nil) != (c.MappingUUID == ""):
+		return fail("Lambda and MappingUUID go together: give both, or neither")
+	case c.StateCheckInterval < 0:
+		return fail("StateCheckInterval %v is negative", c.StateCheckInterval)
 	}
 	for i, inv := range c.Invokers {
 		if inv == nil {

@@ -19,6 +19,11 @@
 //     entry whose itemIdentifier is missing, empty or not in the batch fails
 //     the whole batch: nothing is deleted.
 //
+// Given a Lambda API (Config.Lambda, for example moto's) and the UUID of a
+// mapping created there, it polls only while that mapping is enabled, as
+// Lambda does: a function that disables its own mapping (sqsonce.Pause)
+// stops its consumption, and enabling it resumes polling.
+//
 // What it does not do: it never changes a message's visibility, retries an
 // invocation itself, or scales pollers with the backlog; it does not enforce
 // Lambda's 6 MB payload limit; and it does not order FIFO message groups

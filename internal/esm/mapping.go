@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -23,6 +24,10 @@ type Mapping struct {
 	counters counters
 	inFlight atomic.Int64 // batches received and not yet settled
 	running  atomic.Bool
+
+	stateMu   sync.Mutex
+	enabled   bool      // the mapping's state, as last read
+	stateRead time.Time // when; zero before the first read
 }
 
 // New validates cfg and returns a Mapping.
@@ -82,6 +87,39 @@ func (m *Mapping) queueARN(ctx context.Context) (string, error) {
 	return arn, nil
 }
 
+// isEnabled reports whether the mapping may receive: always without
+// Config.Lambda; otherwise its state as read at most StateCheckInterval ago.
+func (m *Mapping) isEnabled(ctx context.Context) bool {
+	if m.cfg.Lambda == nil {
+		return true
+	}
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	now := m.cfg.Now()
+	if !m.stateRead.IsZero() && now.Sub(m.stateRead) < m.cfg.StateCheckInterval {
+		return m.enabled
+	}
+	out, err := m.cfg.Lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(m.cfg.MappingUUID)})
+	if err != nil {
+		m.cfg.Logger.Warn("read the mapping's state; keeping the last one", "uuid", m.cfg.MappingUUID, "err", err)
+		if m.stateRead.IsZero() {
+			return true
+		}
+		return m.enabled
+	}
+	switch state := aws.ToString(out.State); state {
+	case "Enabled", "Enabling", "Updating":
+		m.enabled = true
+	default:
+		if m.enabled || m.stateRead.IsZero() {
+			m.cfg.Logger.Info("mapping not enabled: polling stops", "uuid", m.cfg.MappingUUID, "state", state)
+		}
+		m.enabled = false
+	}
+	m.stateRead = now
+	return m.enabled
+}
+
 // poller is one of a Mapping's concurrent consumers, with its own Invoker.
 type poller struct {
 	m       *Mapping
@@ -94,6 +132,11 @@ type poller struct {
 
 func (p *poller) run(ctx context.Context) {
 	for ctx.Err() == nil {
+		if !p.m.isEnabled(ctx) {
+			p.m.counters.disabledChecks.Add(1)
+			_ = backoff.Sleep(ctx, p.m.cfg.StateCheckInterval)
+			continue
+		}
 		batch, err := p.gather(ctx)
 		if len(batch) > 0 {
 			// Settle what was received even if ctx ends meanwhile: the
@@ -118,6 +161,9 @@ func (p *poller) gather(ctx context.Context) ([]types.Message, error) {
 	var batch []types.Message
 	var deadline time.Time
 	for len(batch) < cfg.BatchSize {
+		if len(batch) == 0 && !p.m.isEnabled(ctx) {
+			return nil, nil // the run loop waits for the mapping
+		}
 		wait := cfg.WaitTimeSeconds
 		if len(batch) > 0 {
 			remaining := deadline.Sub(cfg.Now())

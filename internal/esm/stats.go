@@ -21,11 +21,14 @@ type Stats struct {
 	DeleteErrors int64
 	// ReceiveErrors is the number of failed ReceiveMessage calls.
 	ReceiveErrors int64
+	// DisabledChecks is the number of times a poller found the mapping
+	// disabled and waited instead of receiving (Config.Lambda).
+	DisabledChecks int64
 }
 
 // counters are the live, concurrently updated form of Stats.
 type counters struct {
-	batches, received, deleted, reportedFailed, batchFailures, deleteErrors, receiveErrors atomic.Int64
+	batches, received, deleted, reportedFailed, batchFailures, deleteErrors, receiveErrors, disabledChecks atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -37,5 +40,6 @@ func (c *counters) snapshot() Stats {
 		BatchFailures:  c.batchFailures.Load(),
 		DeleteErrors:   c.deleteErrors.Load(),
 		ReceiveErrors:  c.receiveErrors.Load(),
+		DisabledChecks: c.disabledChecks.Load(),
 	}
 }
