@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -44,16 +45,20 @@ func (c cli) progress() *progress.Line { return progress.New(c.stderr, c.stderrW
 // awsFlags are the AWS CLI's connection flags, on every command. Unset, the
 // environment and the shared config files decide, as for the AWS CLI.
 type awsFlags struct {
-	region, profile, endpoint string
+	region, profile string
+	endpoint        endpointFlag
 	// debug logs the SDK's requests, responses and retries to log.
 	debug bool
 	log   io.Writer
+	// env is the command's environment, whose AWS_ENDPOINT_URL* variables
+	// are checked before any request.
+	env []string
 }
 
 func (a *awsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.region, "region", "", "the AWS Region (default: AWS_REGION, then the profile's region)")
 	fs.StringVar(&a.profile, "profile", "", "a profile of the shared config and credentials files (default: AWS_PROFILE)")
-	fs.StringVar(&a.endpoint, "endpoint-url", "", "send every request to this URL, e.g. http://localhost:4566 for LocalStack (default: AWS_ENDPOINT_URL)")
+	fs.Var(&a.endpoint, "endpoint-url", "send every request to this `URL`, e.g. http://localhost:4566 for LocalStack (default: AWS_ENDPOINT_URL)")
 	fs.BoolVar(&a.debug, "debug", false, "log every AWS request, response (status and headers) and retry to stderr")
 }
 
@@ -61,7 +66,7 @@ func (a *awsFlags) register(fs *flag.FlagSet) {
 // CLI and the functions read, for the processes a command starts.
 func (a awsFlags) environ(env []string) []string {
 	out := env
-	for k, v := range map[string]string{"AWS_REGION": a.region, "AWS_PROFILE": a.profile, "AWS_ENDPOINT_URL": a.endpoint} {
+	for k, v := range map[string]string{"AWS_REGION": a.region, "AWS_PROFILE": a.profile, "AWS_ENDPOINT_URL": string(a.endpoint)} {
 		if v != "" {
 			out = append(out, k+"="+v)
 		}
@@ -79,6 +84,11 @@ type session struct {
 // session loads the SDK configuration (credentials, region, endpoints) from
 // the flags, then the environment and the shared files.
 func (a awsFlags) session(ctx context.Context) (session, error) {
+	if a.endpoint == "" { // given, the flag wins over every endpoint variable
+		if err := checkEndpointEnv(a.env); err != nil {
+			return session{}, err
+		}
+	}
 	var opts []func(*config.LoadOptions) error
 	if a.region != "" {
 		opts = append(opts, config.WithRegion(a.region))
@@ -97,7 +107,56 @@ func (a awsFlags) session(ctx context.Context) (session, error) {
 	if cfg.Region == "" {
 		return session{}, errors.New("no AWS Region: give --region, or set AWS_REGION or a profile's region")
 	}
-	return session{cfg: cfg, endpoint: a.endpoint}, nil
+	return session{cfg: cfg, endpoint: string(a.endpoint)}, nil
+}
+
+// endpointFlag is --endpoint-url: a URL with a scheme and a host, checked
+// when it is given, as the AWS CLI does, so a typo fails at once instead of
+// after the SDK's retries.
+type endpointFlag string
+
+func (e *endpointFlag) String() string { return string(*e) }
+
+func (e *endpointFlag) Set(s string) error {
+	if err := checkEndpoint(s); err != nil {
+		return err
+	}
+	*e = endpointFlag(s)
+	return nil
+}
+
+// checkEndpoint returns an error unless s is an http or https URL with a
+// host.
+func checkEndpoint(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Errorf("not a URL: %w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q has no http:// or https:// scheme; an endpoint is a URL like http://localhost:4566 or https://sqs.eu-west-1.amazonaws.com", s)
+	case u.Host == "":
+		return fmt.Errorf("%q has no host; an endpoint is a URL like http://localhost:4566 or https://sqs.eu-west-1.amazonaws.com", s)
+	}
+	return nil
+}
+
+// checkEndpointEnv checks the endpoint variables the SDK reads
+// (AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>), unless
+// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS tells it to ignore them.
+func checkEndpointEnv(env []string) error {
+	if strings.EqualFold(envLookup(env)("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		return nil
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "AWS_ENDPOINT_URL") || v == "" {
+			continue
+		}
+		if err := checkEndpoint(v); err != nil {
+			return fmt.Errorf("environment variable %s: %w; fix it, unset it, or give --endpoint-url, which wins over it", k, err)
+		}
+	}
+	return nil
 }
 
 func (s session) sqs() *sqs.Client {
@@ -182,6 +241,18 @@ func (s stackFlags) fill(ctx context.Context, sess session, targets map[string]*
 	return nil
 }
 
+// checkQueueURL returns a usage error's text unless the value of the flag
+// named is a queue URL: an http or https URL with a host and a path.
+func checkQueueURL(flagName, v string) string {
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+		return fmt.Sprintf("--%s %q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); give the queue's URL, or --stack-name to read it from the stack", flagName, v)
+	}
+	return ""
+}
+
 // outputFlag is --output: how results are written to stdout.
 type outputFlag string
 
@@ -246,6 +317,9 @@ from a deployed stack's outputs. inspect, dlq and redrive take
 --output table|json. Durations are Go durations (30s, 5m, 1h30m).
 
 Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).
+A command that fails prints its error on stderr and no result on stdout;
+send and redrive, which act, still report what they did when only part of
+it failed (exit 1).
 `)
 }
 
@@ -303,7 +377,7 @@ func newFlags(c cli, name string) (*flag.FlagSet, *awsFlags) {
 	fs := flag.NewFlagSet("sqsonce "+name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {}
-	a := awsFlags{log: c.stderr}
+	a := awsFlags{log: c.stderr, env: c.env}
 	a.register(fs)
 	return fs, &a
 }

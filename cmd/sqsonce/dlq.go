@@ -38,6 +38,8 @@ func runDLQ(ctx context.Context, c cli, args []string) int {
 		return usageError(c, "dlq", "--max must be positive")
 	case *hold < time.Second || *hold > 12*time.Hour:
 		return usageError(c, "dlq", "--hold %v is not within 1s..12h (SQS's range)", *hold)
+	case checkQueueURL("dlq-url", *dlqURL) != "":
+		return usageError(c, "dlq", "%s", checkQueueURL("dlq-url", *dlqURL))
 	}
 	sess, err := awsf.session(ctx)
 	if err != nil {
@@ -47,24 +49,25 @@ func runDLQ(ctx context.Context, c cli, args []string) int {
 		return failure(c, "dlq", err)
 	}
 	peeked, err := redrive.Peek(ctx, sess.sqs(), *dlqURL, *max, *hold)
+	if err != nil {
+		// No listing: a partial or empty one would read as the DLQ's content.
+		return failure(c, "dlq", err)
+	}
 	now := time.Now()
 	entries := make([]dlqEntry, 0, len(peeked))
 	for _, p := range peeked {
 		entries = append(entries, newDLQEntry(p, now))
 	}
 	if *output == outputJSON {
-		if werr := writeJSON(c.stdout, struct {
+		if err := writeJSON(c.stdout, struct {
 			QueueURL string     `json:"queueUrl"`
 			Count    int        `json:"count"`
 			Messages []dlqEntry `json:"messages"`
-		}{*dlqURL, len(entries), entries}); werr != nil {
-			return failure(c, "dlq", werr)
+		}{*dlqURL, len(entries), entries}); err != nil {
+			return failure(c, "dlq", err)
 		}
 	} else {
 		printDLQ(c.stdout, *dlqURL, entries, *max)
-	}
-	if err != nil {
-		return failure(c, "dlq", err)
 	}
 	return exitOK
 }

@@ -35,6 +35,10 @@ func runRedrive(ctx context.Context, c cli, args []string) int {
 		return usageError(c, "redrive", "--rate must not be negative")
 	case *visibility < time.Second || *visibility > 12*time.Hour || *visibility%time.Second != 0:
 		return usageError(c, "redrive", "--visibility-timeout %v is not whole seconds within 1s..12h (SQS's range)", *visibility)
+	case checkQueueURL("dlq-url", *dlqURL) != "":
+		return usageError(c, "redrive", "%s", checkQueueURL("dlq-url", *dlqURL))
+	case checkQueueURL("queue-url", *queueURL) != "":
+		return usageError(c, "redrive", "%s", checkQueueURL("queue-url", *queueURL))
 	}
 
 	sess, err := awsf.session(ctx)
@@ -54,6 +58,11 @@ func runRedrive(ctx context.Context, c cli, args []string) int {
 		},
 	})
 	line.Done()
+	if err != nil {
+		// No report on stdout: what was done before the error is in the message.
+		return failure(c, "redrive", fmt.Errorf("%w (before it stopped: moved %d, failed %d, copied but not deleted %d)",
+			err, res.Moved, res.Failed, res.DeleteFailed))
+	}
 	if *output == outputJSON {
 		out := struct {
 			From         string `json:"from"`
@@ -62,20 +71,13 @@ func runRedrive(ctx context.Context, c cli, args []string) int {
 			Moved        int64  `json:"moved"`
 			Failed       int64  `json:"failed"`
 			DeleteFailed int64  `json:"copiedNotDeleted"`
-			Error        string `json:"error,omitempty"`
 		}{From: *dlqURL, To: *queueURL, Method: res.Method.String(), Moved: res.Moved, Failed: res.Failed, DeleteFailed: res.DeleteFailed}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		if werr := writeJSON(c.stdout, out); werr != nil {
-			return failure(c, "redrive", werr)
+		if err := writeJSON(c.stdout, out); err != nil {
+			return failure(c, "redrive", err)
 		}
 	} else {
 		fmt.Fprintf(c.stdout, "moved %d messages from %s to %s (%s); failed %d; copied but not deleted %d\n",
 			res.Moved, *dlqURL, *queueURL, res.Method, res.Failed, res.DeleteFailed)
-	}
-	if err != nil {
-		return failure(c, "redrive", err)
 	}
 	if res.Failed > 0 {
 		fmt.Fprintf(c.stderr, "sqsonce redrive: %d messages could not be copied and are still in the DLQ\n", res.Failed)

@@ -46,6 +46,8 @@ func runSend(ctx context.Context, c cli, args []string) int {
 		return usageError(c, "send", "--duplicates %v is not within 0..1", *duplicates)
 	case *file != "" && *invalid > 0:
 		return usageError(c, "send", "--invalid goes with --count")
+	case checkQueueURL("queue-url", *queueURL) != "":
+		return usageError(c, "send", "%s", checkQueueURL("queue-url", *queueURL))
 	}
 	if *seed == 0 {
 		*seed = rand.Uint64()
@@ -92,6 +94,10 @@ func runSend(ctx context.Context, c cli, args []string) int {
 		line.Set("send: sent %d/%d", sent, len(msgs))
 	}
 	line.Done()
+	if sent == 0 && len(msgs) > 0 {
+		// Nothing done, nothing to report on stdout.
+		return failure(c, "send", fmt.Errorf("sent none of %d messages to %s (the reasons are above)", len(msgs), *queueURL))
+	}
 	fmt.Fprintf(c.stdout, "sent %d messages to %s: %d events, %d duplicates, %d invalid\n", sent, *queueURL, events, retries, bad)
 	if unsent > 0 || sent != len(msgs) {
 		fmt.Fprintf(c.stdout, "not sent: %d\n", len(msgs)-sent)
