@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,14 +18,16 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 )
 
-// The idempotency TTL is never shorter than the source queues' retention:
-// a message can be redelivered, or redriven from its DLQ, for that long.
-func TestTTLCoversTheQueuesRetention(t *testing.T) {
+// The idempotency TTL is never shorter than the DLQs' retention (and so
+// than the source queues'): a message can be redelivered, or redriven from
+// its DLQ, for that long, and a redrive after its record expired would run
+// its effect again.
+func TestTTLCoversTheDLQsRetention(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
 	ttl, err := time.ParseDuration(param(t, tmpl, "IdempotencyTTL").Default.(string))
 	require.NoError(t, err)
-	for _, q := range []string{"EventsQueue", "FifoEventsQueue"} {
+	for _, q := range []string{"EventsQueue", "FifoEventsQueue", "EventsDLQ", "FifoEventsDLQ"} {
 		retention := time.Duration(num(t, tmpl, tmpl.Resources[q].Properties["MessageRetentionPeriod"])) * time.Second
 		require.GreaterOrEqual(t, ttl, retention, "IdempotencyTTL's default against %s's retention", q)
 	}
@@ -59,6 +62,10 @@ func TestDLQSendOnlyWhenConfigured(t *testing.T) {
 }
 
 // Lambda filters the functions' JSON logs at the LogLevel parameter too.
+// The consumer writes its metrics (EMF lines) at LOG_LEVEL, which must
+// therefore be the same parameter, each of whose values is a level both
+// slog and Lambda name the same way (sqsbatch.EMF.Level), so the metrics
+// pass Lambda's filter at every level allowed.
 func TestApplicationLogLevelFollowsLogLevel(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
@@ -66,6 +73,16 @@ func TestApplicationLogLevelFollowsLogLevel(t *testing.T) {
 		cfg := obj(t, tmpl.FunctionProperties(fn), "LoggingConfig")
 		require.Equal(t, "JSON", cfg["LogFormat"], fn)
 		require.Equal(t, "LogLevel", refParam(t, tmpl, cfg["ApplicationLogLevel"]), fn)
+	}
+	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
+	require.Equal(t, "LogLevel", refParam(t, tmpl, vars["LOG_LEVEL"]), "the metrics' level is the filter's")
+	allowed := param(t, tmpl, "LogLevel").AllowedValues
+	require.NotEmpty(t, allowed)
+	for _, v := range allowed {
+		var l slog.Level
+		require.NoError(t, l.UnmarshalText([]byte(v.(string))))
+		require.Equal(t, v, l.String(), "%v is written as Lambda reads it", v)
+		require.Contains(t, []string{"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}, v, "one of Lambda's levels")
 	}
 }
 
@@ -79,12 +96,14 @@ func TestDashboard(t *testing.T) {
 	for _, metric := range []string{
 		"Executed", "Replayed", "AlreadyApplied", "Invalid", "PayloadMismatch", "InProgress", "StoreFailed", "Contended",
 		"LeaseLost", "Breaker", "ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Duration", "Errors",
+		"ConsumerPaused", "Abandoned", "Deadline", "DLQFailed", "SentToDLQ",
 	} {
 		require.Contains(t, body, `"`+metric+`"`)
 	}
+	require.Contains(t, body, `["AWS/Lambda","Errors","FunctionName","${Producer}"]`, "the producer's errors")
 	var doc map[string]any
 	replaced := body
-	for _, v := range []string{"${AWS::Region}", "${Fn}", "${Queue}", "${FifoQueue}", "${DLQ}", "${FifoDLQ}"} {
+	for _, v := range []string{"${AWS::Region}", "${Fn}", "${Producer}", "${Queue}", "${FifoQueue}", "${DLQ}", "${FifoDLQ}"} {
 		replaced = strings.ReplaceAll(replaced, v, "x")
 	}
 	require.NoError(t, json.Unmarshal([]byte(replaced), &doc), "the dashboard body is JSON")

@@ -107,11 +107,13 @@ func TestFunctionEnvironment(t *testing.T) {
 			"IDEMPOTENCY_TABLE":      {ref: "IdempotencyTable"},
 			"LEDGER_TABLE":           {ref: "LedgerTable"},
 			"IDEMPOTENCY_KEY_PREFIX": {value: "payments"},
-			"IDEMPOTENCY_TTL":        {value: "96h"},
+			"IDEMPOTENCY_TTL":        {value: "336h"},
 			"KEY_SOURCE":             {value: "body-id"},
 			"CONCURRENCY":            {value: "4"},
 			"LOG_LEVEL":              {value: "INFO"},
 			"AWS_ENDPOINT_URL":       {value: ""},
+			"PAUSE_ON_STORE_OUTAGE":  {value: "true"},
+			"PAUSE_AFTER":            {value: "60s"},
 		}},
 		{"ProducerFunction", map[string]want{
 			"QUEUE_URL":      {ref: "EventsQueue"},
@@ -164,6 +166,9 @@ func TestConsumerEventSources(t *testing.T) {
 	queues := map[string]map[string]any{}
 	for name, e := range events {
 		ev := e.(map[string]any)
+		if name == "StoreProbe" {
+			continue // TestStoreProbeSchedule
+		}
 		require.Equal(t, "SQS", ev["Type"], name)
 		props := ev["Properties"].(map[string]any)
 		queue, ok := samtemplate.LogicalID(props["Queue"])
@@ -284,8 +289,8 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 	want := map[string]map[string][]string{
 		"ConsumerRole": {
 			"ConsumerLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
-			"EventsQueue":      {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
-			"FifoEventsQueue":  {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
+			"EventsQueue":      {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
+			"FifoEventsQueue":  {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
 			"IdempotencyTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
 			"LedgerTable":      {"dynamodb:PutItem", "dynamodb:UpdateItem"},
 		},
@@ -308,8 +313,9 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 					stmt := s.(map[string]any)
 					if cond, ok := stmt["Fn::If"].([]any); ok {
 						// Granted only under a condition: checked by
-						// TestDLQSendOnlyWhenConfigured and TestVpcOnlyWhenConfigured.
-						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc"}, cond[0])
+						// TestDLQSendOnlyWhenConfigured, TestVpcOnlyWhenConfigured
+						// and TestPausePermissions.
+						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc", "PauseOnOutage"}, cond[0])
 						continue
 					}
 					require.Equal(t, "Allow", stmt["Effect"])
@@ -334,52 +340,6 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			require.Equal(t, want[id], got)
 		})
 	}
-}
-
-func TestAlarms(t *testing.T) {
-	t.Parallel()
-	tmpl := loadTemplate(t)
-	type key struct{ namespace, metric, target string }
-	alarms := map[key]map[string]any{}
-	topic := map[string]any{"Fn::If": []any{"HasAlarmTopic", map[string]any{"Ref": "AlarmTopicArn"}, map[string]any{"Ref": "AlarmTopic"}}}
-	for id, a := range tmpl.ResourcesOfType("AWS::CloudWatch::Alarm") {
-		p := a.Properties
-		dims := list(p["Dimensions"])
-		require.Len(t, dims, 1, id)
-		dim := dims[0].(map[string]any)
-		target, ok := samtemplate.LogicalID(dim["Value"])
-		if !ok {
-			target = str(t, tmpl, dim["Value"], nil)
-		}
-		alarms[key{p["Namespace"].(string), p["MetricName"].(string), target}] = p
-		require.Equal(t, []any{topic}, p["AlarmActions"], "%s notifies the alarm topic", id)
-		require.Equal(t, []any{topic}, p["OKActions"], "%s says when it is over", id)
-	}
-	tests := []struct {
-		namespace, metric, target string
-		threshold                 float64 // alarm when the value is above this
-	}{
-		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "EventsDLQ", 0},
-		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "FifoEventsDLQ", 0},
-		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "EventsQueue", 300},
-		{"AWS/SQS", "ApproximateAgeOfOldestMessage", "FifoEventsQueue", 300},
-		{"AWS/Lambda", "Errors", "ConsumerFunction", 0},
-		{"AWS/Lambda", "Throttles", "ConsumerFunction", 0},
-		// The consumer's EMF metrics, dimension FunctionName (consumer.Config).
-		{"sqsonce", "StoreFailed", "sqsonce-consumer", 0},
-		{"sqsonce", "Breaker", "sqsonce-consumer", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.target+"/"+tt.metric, func(t *testing.T) {
-			t.Parallel()
-			p, ok := alarms[key{tt.namespace, tt.metric, tt.target}]
-			require.True(t, ok, "an alarm on %s of %s", tt.metric, tt.target)
-			require.Equal(t, "GreaterThanThreshold", p["ComparisonOperator"])
-			require.Equal(t, tt.threshold, num(t, tmpl, p["Threshold"]))
-		})
-	}
-	require.Len(t, alarms, len(tests))
-	require.Equal(t, "CreateAlarmTopic", tmpl.Resources["AlarmTopic"].Condition, "a topic is created when none is given")
 }
 
 func TestLogGroups(t *testing.T) {
