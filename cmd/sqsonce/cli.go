@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
@@ -188,6 +189,8 @@ func (s session) cloudformation() *cloudformation.Client {
 type stackFlags struct {
 	name string
 	fifo bool
+	// stack is the described stack, once read.
+	stack *cftypes.Stack
 }
 
 func (s *stackFlags) register(fs *flag.FlagSet, queues bool) {
@@ -210,19 +213,16 @@ var fifoOutputs = map[string]string{outputQueue: outputFIFOQueue, outputDLQ: out
 
 // fill sets each empty *target to the stack output its key names. It does
 // nothing without --stack-name.
-func (s stackFlags) fill(ctx context.Context, sess session, targets map[string]*string) error {
+func (s *stackFlags) fill(ctx context.Context, sess session, targets map[string]*string) error {
 	if s.name == "" {
 		return nil
 	}
-	out, err := sess.cloudformation().DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(s.name)})
+	stack, err := s.describe(ctx, sess)
 	if err != nil {
-		return fmt.Errorf("read the outputs of stack %s: %w", s.name, err)
-	}
-	if len(out.Stacks) != 1 {
-		return fmt.Errorf("stack %s: %d stacks found", s.name, len(out.Stacks))
+		return err
 	}
 	outputs := map[string]string{}
-	for _, o := range out.Stacks[0].Outputs {
+	for _, o := range stack.Outputs {
 		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
 	}
 	for key, target := range targets {
@@ -251,6 +251,43 @@ func checkQueueURL(flagName, v string) string {
 		return fmt.Sprintf("--%s %q is not a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME); give the queue's URL, or --stack-name to read it from the stack", flagName, v)
 	}
 	return ""
+}
+
+// describe reads the stack once.
+func (s *stackFlags) describe(ctx context.Context, sess session) (cftypes.Stack, error) {
+	if s.stack != nil {
+		return *s.stack, nil
+	}
+	out, err := sess.cloudformation().DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(s.name)})
+	if err != nil {
+		return cftypes.Stack{}, fmt.Errorf("read the outputs of stack %s: %w", s.name, err)
+	}
+	if len(out.Stacks) != 1 {
+		return cftypes.Stack{}, fmt.Errorf("stack %s: %d stacks found", s.name, len(out.Stacks))
+	}
+	s.stack = &out.Stacks[0]
+	return *s.stack, nil
+}
+
+// parameter returns the value of the stack's parameter key, and false when
+// the stack has no such parameter (or no --stack-name was given).
+func (s *stackFlags) parameter(ctx context.Context, sess session, key string) (string, bool, error) {
+	if s.name == "" {
+		return "", false, nil
+	}
+	stack, err := s.describe(ctx, sess)
+	if err != nil {
+		return "", false, err
+	}
+	for _, p := range stack.Parameters {
+		if aws.ToString(p.ParameterKey) == key {
+			if v := aws.ToString(p.ResolvedValue); v != "" {
+				return v, true, nil
+			}
+			return aws.ToString(p.ParameterValue), true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // outputFlag is --output: how results are written to stdout.

@@ -160,11 +160,24 @@ func TestAWSFlags(t *testing.T) {
 // name.
 func newStack(t *testing.T, table string) (name string, queueURL, dlqURL string) {
 	t.Helper()
+	return newStackTTL(t, table, "")
+}
+
+// newStackTTL is newStack with the template's IdempotencyTTL parameter set
+// to ttl, unless ttl is empty.
+func newStackTTL(t *testing.T, table, ttl string) (name string, queueURL, dlqURL string) {
+	t.Helper()
 	ctx := context.Background()
 	cf := cloudformation.NewFromConfig(awstest.Config(t))
+	params := []cftypes.Parameter{{ParameterKey: aws.String("TableName"), ParameterValue: aws.String(table)}}
+	ttlParam := ""
+	if ttl != "" {
+		ttlParam = "\n  " + stackTTLParameter + ": {Type: String}"
+		params = append(params, cftypes.Parameter{ParameterKey: aws.String(stackTTLParameter), ParameterValue: aws.String(ttl)})
+	}
 	body := `
 Parameters:
-  TableName: {Type: String}
+  TableName: {Type: String}` + ttlParam + `
 Resources:
   DLQ: {Type: AWS::SQS::Queue}
   Queue:
@@ -180,7 +193,7 @@ Outputs:
 	_, err := cf.CreateStack(ctx, &cloudformation.CreateStackInput{
 		StackName:    aws.String(name),
 		TemplateBody: aws.String(body),
-		Parameters:   []cftypes.Parameter{{ParameterKey: aws.String("TableName"), ParameterValue: aws.String(table)}},
+		Parameters:   params,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

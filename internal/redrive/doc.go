@@ -27,6 +27,15 @@
 //     destination's 5-minute deduplication interval of the original send is
 //     accepted but dropped by SQS's deduplication, and the message is then
 //     gone from both queues. Redrive a FIFO DLQ only after that interval.
+//   - Options.MaxAge leaves in the DLQ every message first sent longer ago
+//     (set it to the idempotency records' TTL: such a message's record may
+//     have expired, and its copy would run the effect again), counted in
+//     Result.TooOld and made visible again at the end. The first send is
+//     the message's AttrFirstSentAt, which the loop puts on each copy, else
+//     its SentTimestamp: a queue's redrive policy keeps that, but a message
+//     the consumer sent to the DLQ itself (sqsbatch.DLQ) carries the time
+//     of that send, so its age is counted from its last failure. A move task
+//     cannot filter, so MaxAge runs the loop.
 //   - The fallback stops when a receive comes back empty; messages that are
 //     in flight in the DLQ at that moment (being read by someone else) stay
 //     there. In a FIFO DLQ, a message whose copy failed also holds back the

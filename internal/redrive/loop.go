@@ -17,10 +17,21 @@ const batchMax = 10
 // copies to the destination, delete from the DLQ exactly those whose copy was
 // accepted. It ends when a receive returns nothing. A message whose copy
 // failed stays in the DLQ and is not tried again in this run: receiving it
-// again only hides it for another VisibilityTimeout.
+// again only hides it for another VisibilityTimeout. A message older than
+// opts.MaxAge is not copied; it is made visible again at the end.
 func receiveSend(ctx context.Context, client Client, dlqURL, destURL string, opts Options) (Result, error) {
 	res := Result{Method: MethodReceiveSend}
-	failed := map[string]bool{} // message ids whose copy failed in this run
+	failed := map[string]bool{}   // message ids whose copy failed in this run
+	tooOld := map[string]string{} // message id -> its latest receipt handle
+	defer func() {
+		handles := make([]string, 0, len(tooOld))
+		for _, h := range tooOld {
+			handles = append(handles, h)
+		}
+		if err := release(context.WithoutCancel(ctx), client, dlqURL, handles); err != nil {
+			opts.Logger.Warn("messages left in the DLQ for their age are hidden until their visibility timeout ends", "err", err)
+		}
+	}()
 	for {
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(dlqURL),
@@ -34,16 +45,35 @@ func receiveSend(ctx context.Context, client Client, dlqURL, destURL string, opt
 			return res, fmt.Errorf("receive from %s: %w", dlqURL, err)
 		}
 		msgs := make([]types.Message, 0, len(out.Messages))
+		now := opts.Now()
 		for _, m := range out.Messages {
-			if !failed[aws.ToString(m.MessageId)] {
-				msgs = append(msgs, m)
+			id := aws.ToString(m.MessageId)
+			if _, ok := tooOld[id]; ok {
+				tooOld[id] = aws.ToString(m.ReceiptHandle)
+				continue
 			}
+			if failed[id] {
+				continue
+			}
+			if opts.MaxAge > 0 {
+				sent, known := FirstSent(m)
+				if age := now.Sub(sent); !known || age > opts.MaxAge {
+					tooOld[id] = aws.ToString(m.ReceiptHandle)
+					res.TooOld++
+					if known && age > res.OldestTooOld {
+						res.OldestTooOld = age
+					}
+					continue
+				}
+			}
+			msgs = append(msgs, m)
 		}
 		if len(out.Messages) == 0 {
 			return res, nil
 		}
 		if len(msgs) == 0 {
-			continue // only failed ones, hidden again now; look past them
+			opts.Progress(res.Progress)
+			continue // only failed or too old ones, hidden again now; look past them
 		}
 
 		accepted, rejected, err := sendCopies(ctx, client, destURL, msgs)
@@ -95,13 +125,14 @@ func sendCopies(ctx context.Context, client Client, destURL string, msgs []types
 	return accepted, rejected, nil
 }
 
-// copyOf is the send entry that recreates m: body, message attributes,
-// AWSTraceHeader, and the FIFO group and deduplication ids.
+// copyOf is the send entry that recreates m: body, message attributes (with
+// AttrFirstSentAt added, room permitting), AWSTraceHeader, and the FIFO
+// group and deduplication ids.
 func copyOf(id string, m types.Message) types.SendMessageBatchRequestEntry {
 	e := types.SendMessageBatchRequestEntry{
 		Id:                aws.String(id),
 		MessageBody:       m.Body,
-		MessageAttributes: m.MessageAttributes,
+		MessageAttributes: withFirstSent(m),
 	}
 	if g, ok := m.Attributes[string(types.MessageSystemAttributeNameMessageGroupId)]; ok {
 		e.MessageGroupId = aws.String(g)

@@ -66,6 +66,18 @@ type Options struct {
 
 	// Logger receives what Redrive does. Default: discarded.
 	Logger *slog.Logger
+
+	// MaxAge, when positive, leaves in the DLQ every message first sent
+	// (see FirstSent) more than MaxAge ago, and counts it in
+	// Progress.TooOld: set it to the idempotency records' TTL, since a
+	// record may have expired by then and a redriven copy would run its
+	// effect again. A move task moves every message whatever its age, so
+	// with MaxAge, MethodAuto runs the loop and MethodMoveTask is refused.
+	// Default 0: every message is moved, whatever its age.
+	MaxAge time.Duration
+
+	// Now is the clock a message's age is measured on. Default time.Now.
+	Now func() time.Time
 }
 
 // Progress is the running count of a redrive.
@@ -75,6 +87,11 @@ type Progress struct {
 	// Failed is the number of messages that could not be copied; they are
 	// still in the DLQ.
 	Failed int64
+	// TooOld is the number of messages left in the DLQ because they were
+	// first sent more than Options.MaxAge ago.
+	TooOld int64
+	// OldestTooOld is the age of the oldest of them.
+	OldestTooOld time.Duration
 }
 
 // Result is what a redrive did.
@@ -106,6 +123,9 @@ func (o Options) WithDefaults() Options {
 	if o.Progress == nil {
 		o.Progress = func(Progress) {}
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	return o
 }
 
@@ -124,6 +144,8 @@ func (o Options) validate() error {
 		return fmt.Errorf("%w: VisibilityTimeout %d is not within 1..43200 seconds", ErrInvalidOptions, o.VisibilityTimeout)
 	case o.WaitTimeSeconds < 1 || o.WaitTimeSeconds > 20:
 		return fmt.Errorf("%w: WaitTimeSeconds %d is not within 1..20", ErrInvalidOptions, o.WaitTimeSeconds)
+	case o.MaxAge > 0 && o.Method == MethodMoveTask:
+		return fmt.Errorf("%w: Method %v with MaxAge %v: a move task moves every message, whatever its age", ErrInvalidOptions, o.Method, o.MaxAge)
 	}
 	return nil
 }

@@ -26,8 +26,7 @@ type Peeked struct {
 	Attributes map[string]string
 	// ReceiveCount is the receives before Peek's own.
 	ReceiveCount int
-	// SentAt is when the message was first sent (to the source queue, for a
-	// message its redrive policy moved).
+	// SentAt is when the message was first sent (see FirstSent).
 	SentAt time.Time
 	// GroupID is the FIFO message group.
 	GroupID string
@@ -94,8 +93,8 @@ func peeked(m types.Message) Peeked {
 	if n, err := strconv.Atoi(sys[string(types.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
 		p.ReceiveCount = n - 1 // not Peek's own
 	}
-	if ms, err := strconv.ParseInt(sys[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
-		p.SentAt = time.UnixMilli(ms).UTC()
+	if sent, ok := FirstSent(m); ok {
+		p.SentAt = sent
 	}
 	p.GroupID = sys[string(types.MessageSystemAttributeNameMessageGroupId)]
 	return p

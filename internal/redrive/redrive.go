@@ -19,7 +19,7 @@ func Redrive(ctx context.Context, client Client, dlqURL, destURL string, opts Op
 	if err := opts.validate(); err != nil {
 		return Result{}, err
 	}
-	if opts.Method != MethodReceiveSend {
+	if opts.Method != MethodReceiveSend && opts.MaxAge <= 0 {
 		res, err := moveTask(ctx, client, dlqURL, destURL, opts)
 		if opts.Method == MethodMoveTask || !errors.Is(err, ErrMoveTaskUnsupported) {
 			return res, err
