@@ -10,6 +10,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -49,6 +50,11 @@ type Config struct {
 	// RedisCluster whether it is a cluster, when Store is StoreRedis.
 	RedisURL     string
 	RedisCluster bool
+	// RedisWaitReplicas is how many replicas must acknowledge each claim,
+	// completion and release within RedisWaitTimeout
+	// (redisstore.WithWaitReplicas); 0 does not wait.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// FunctionName labels the metrics (the EMF dimension FunctionName, which
 	// the template's alarms and dashboard select).
 	FunctionName string
@@ -80,6 +86,10 @@ type Config struct {
 //	IDEMPOTENCY_STORE       default dynamodb | redis (Valkey/Redis, ElastiCache)
 //	REDIS_URL               with redis: redis://[user:password@]host:port or rediss:// (TLS)
 //	REDIS_CLUSTER           with redis: true for a cluster (ElastiCache cluster mode); default false
+//	REDIS_WAIT_REPLICAS     with redis: default 0; n > 0 makes each claim, completion and release wait
+//	                        for n replicas (WAIT), failing as a store failure when fewer acknowledge,
+//	                        so a failover cannot lose an acknowledged record
+//	REDIS_WAIT_TIMEOUT      with redis: default 500ms (Go duration), under 1s: how long that waits
 //	PAUSE_ON_STORE_OUTAGE   default false: true pauses consumption (disables the function's event
 //	                        source mapping) once the store has failed for PAUSE_AFTER, until the
 //	                        scheduled probe ({"sqsonce":"probe"}) finds it answering
@@ -122,6 +132,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 			cfg.RedisCluster = b
 		}
+		cfg.RedisWaitTimeout = redisstore.WaitTimeoutDefault
+		if v := getenv("REDIS_WAIT_TIMEOUT"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 || d >= redisstore.DialTimeout {
+				bad("REDIS_WAIT_TIMEOUT", "%q is not a duration above 0 and under %s (the client's read timeout)", v, redisstore.DialTimeout)
+			}
+			cfg.RedisWaitTimeout = d
+		}
 	default:
 		bad("IDEMPOTENCY_STORE", "%q is not dynamodb or redis", cfg.Store)
 	}
@@ -154,6 +172,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.CacheSize = intVar("IDEMPOTENCY_CACHE_SIZE", sqsonce.CacheSizeDefault, 0)
 	cfg.Concurrency = intVar("CONCURRENCY", dynamostore.TxConcurrencyDefault, 1)
 	cfg.BreakAfter = intVar("BREAK_AFTER", sqsonce.BreakAfterDefault, 0)
+	if cfg.Store == StoreRedis {
+		cfg.RedisWaitReplicas = intVar("REDIS_WAIT_REPLICAS", 0, 0)
+	}
 	cfg.Layout = dynamostore.Layout{
 		KeyAttr:        getenv("IDEMPOTENCY_PARTITION_KEY"),
 		SortKeyAttr:    getenv("IDEMPOTENCY_SORT_KEY"),

@@ -8,8 +8,10 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
@@ -38,6 +40,9 @@ type Clients struct {
 	// Config.PauseOnStoreOutage is set.
 	Lambda sqsonce.LambdaAPI
 }
+
+// redisCheckTimeout bounds redisstore.New's check of the server at start.
+const redisCheckTimeout = 5 * time.Second
 
 // New is the consumer function's handler: ledger events applied
 // exactly once. With the DynamoDB store (the default) it is
@@ -86,9 +91,12 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 		if clients.Redis == nil {
 			return nil, errors.New("consumer: IDEMPOTENCY_STORE=redis but no Redis client was given")
 		}
-		store, err := redisstore.New(clients.Redis)
+		// New checks the server cannot evict records (maxmemory-policy).
+		ctx, cancel := context.WithTimeout(context.Background(), redisCheckTimeout)
+		store, err := redisstore.New(ctx, clients.Redis, redisstore.WithWaitReplicas(cfg.RedisWaitReplicas, cfg.RedisWaitTimeout))
+		cancel()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("consumer: idempotency store: %w", err)
 		}
 		sc.Concurrency = cfg.Concurrency
 		return sqsonce.New(store, ledger.Message(cfg.Keys), func(ctx context.Context, e ledger.Event) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/redistest"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -49,6 +51,50 @@ func TestLoadConfigRedis(t *testing.T) {
 	require.ErrorContains(t, err, "REDIS_URL")
 	_, err = consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_STORE": "memcached", "LEDGER_TABLE": "l"}))
 	require.ErrorContains(t, err, "IDEMPOTENCY_STORE")
+}
+
+// REDIS_WAIT_REPLICAS and REDIS_WAIT_TIMEOUT reach the store's
+// WithWaitReplicas; off by default, the timeout under the client's read
+// timeout.
+func TestLoadConfigRedisWaitReplicas(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"IDEMPOTENCY_STORE": "redis", "REDIS_URL": "redis://cache:6379", "LEDGER_TABLE": "l"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cfg, err := consumer.LoadConfig(env(base))
+	require.NoError(t, err)
+	require.Zero(t, cfg.RedisWaitReplicas)
+	require.Equal(t, redisstore.WaitTimeoutDefault, cfg.RedisWaitTimeout)
+	cfg, err = consumer.LoadConfig(env(with("REDIS_WAIT_REPLICAS", "2", "REDIS_WAIT_TIMEOUT", "200ms")))
+	require.NoError(t, err)
+	require.Equal(t, 2, cfg.RedisWaitReplicas)
+	require.Equal(t, 200*time.Millisecond, cfg.RedisWaitTimeout)
+	for _, tc := range [][2]string{
+		{"REDIS_WAIT_REPLICAS", "-1"}, {"REDIS_WAIT_REPLICAS", "two"},
+		{"REDIS_WAIT_TIMEOUT", "1s"}, {"REDIS_WAIT_TIMEOUT", "0s"}, {"REDIS_WAIT_TIMEOUT", "soon"},
+	} {
+		_, err := consumer.LoadConfig(env(with(tc[0], tc[1])))
+		var cerr *consumer.ConfigError
+		require.ErrorAs(t, err, &cerr, "%s=%s", tc[0], tc[1])
+		require.Equal(t, tc[0], cerr.Variable)
+	}
+}
+
+// The consumer refuses a server that may evict its records (ElastiCache's
+// default volatile-lru): it does not start.
+func TestConsumerRefusesAnEvictingRedis(t *testing.T) {
+	t.Parallel()
+	server := redistest.Start(t, "--maxmemory-policy", "volatile-lru")
+	_, err := consumer.New(consumer.Config{
+		Store: consumer.StoreRedis, RedisURL: "redis://" + server.Addr(), LedgerTable: "l",
+		KeyPrefix: "payments", TTL: time.Hour, Keys: sqskey.Source{Kind: sqskey.BodyField}, Concurrency: 4,
+	}, consumer.Clients{DynamoDB: awstest.DynamoDB(t), Redis: server.Client()}, io.Discard)
+	require.ErrorIs(t, err, redisstore.ErrEvictionPolicy)
 }
 
 // The any-effect path on Valkey/Redis, end to end: the fixtures, then the

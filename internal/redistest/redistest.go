@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,7 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	args []string // extra server arguments, given to Start
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -41,8 +43,10 @@ func Binary() (string, error) {
 	return "", fmt.Errorf("no redis-server or valkey-server on PATH: run `scripts/ensure-tools.sh redis` or install the Debian/Ubuntu package redis-server (macOS: brew install redis)")
 }
 
-// Start starts a server for t and stops it when t ends.
-func Start(t testing.TB) *Server {
+// Start starts a server for t and stops it when t ends. args are extra
+// server arguments, for example "--maxmemory", "2mb", "--maxmemory-policy",
+// "volatile-lru".
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -54,7 +58,7 @@ func Start(t testing.TB) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), port: port, args: args}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -71,6 +75,26 @@ func (s *Server) Client() *redis.Client {
 	})
 	s.t.Cleanup(func() { _ = c.Close() })
 	return c
+}
+
+// StartReplica starts a replica of primary (--replicaof) for t and returns
+// once its link to primary is up and the initial sync is done, so a write
+// acknowledged by WAIT from then on has reached it.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	r := Start(t, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
+	c := r.Client()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(context.Background(), "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") && strings.Contains(info, "master_sync_in_progress:0") {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s of %s did not sync in 10s: %v\n%s", r.Addr(), primary.Addr(), err, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Stop stops the server (its data is lost: no persistence).
@@ -97,6 +121,7 @@ func (s *Server) start() {
 	defer s.mu.Unlock()
 	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "server.log"), "--protected-mode", "no")
+	cmd.Args = append(cmd.Args, s.args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("start %s: %v", s.bin, err)

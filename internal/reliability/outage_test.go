@@ -82,7 +82,7 @@ func dynamoStatuses(tb tables) func(ctx context.Context) (map[string]string, err
 }
 
 func redisStatuses(t *testing.T, server *redistest.Server, keys []string) func(ctx context.Context) (map[string]string, error) {
-	store, err := redisstore.New(server.Client())
+	store, err := redisstore.New(context.Background(), server.Client())
 	require.NoError(t, err)
 	return func(ctx context.Context) (map[string]string, error) {
 		status := map[string]string{}

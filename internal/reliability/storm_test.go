@@ -346,7 +346,7 @@ func requireCompletedInRedis(t *testing.T, server *redistest.Server, want []even
 	t.Helper()
 	ctx := context.Background()
 	c := server.Client()
-	store, err := redisstore.New(c)
+	store, err := redisstore.New(ctx, c)
 	require.NoError(t, err)
 	for _, e := range want {
 		rec, err := store.Get(ctx, idempotency.StoredKey(keyPrefix, e.ID))

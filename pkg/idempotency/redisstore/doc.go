@@ -19,6 +19,24 @@
 //   - The record's TTL is the server's own expiry (PEXPIREAT), so nothing
 //     needs a sweeper.
 //
+// What it needs of the server, checked or offered:
+//
+//   - No eviction. Every record has an expiry, so under ElastiCache's
+//     default maxmemory-policy (volatile-lru), any volatile-* or any
+//     allkeys-* policy, a full server evicts completed records and their
+//     duplicates run again. New reads INFO memory (every master of a
+//     cluster) and refuses anything but noeviction with an
+//     *EvictionPolicyError (ErrEvictionPolicy): set maxmemory-policy =
+//     noeviction in the ElastiCache parameter group, and size the cache for
+//     one TTL of records (a full noeviction server refuses writes: a store
+//     failure, never a forgotten record).
+//   - Durable writes across a failover, when asked. Replication is
+//     asynchronous: a claim or completion the primary acknowledged can
+//     vanish when a replica is promoted. WithWaitReplicas sends WAIT after
+//     each write in the same round trip and makes a write fewer replicas
+//     acknowledged a store failure (ErrNotReplicated). Without it, a
+//     failover can lose the records of the last moments before it.
+//
 // What it cannot do: commit a DynamoDB write atomically with a record. It
 // does not implement idempotency.BatchCommitter, so idempotency.CommitBatch
 // refuses it (ErrTxUnsupported) and sqsonce.NewDynamoDB does not take it:

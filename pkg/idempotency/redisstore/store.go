@@ -14,7 +14,9 @@ import (
 // Store is an idempotency.Store on Valkey / Redis. It is safe for concurrent
 // use.
 type Store struct {
-	rdb redis.UniversalClient
+	rdb         redis.UniversalClient
+	replicas    int           // WithWaitReplicas; 0: no waiting
+	waitTimeout time.Duration // WithWaitReplicas
 }
 
 var (
@@ -22,12 +24,33 @@ var (
 	_ idempotency.BatchClaimer = (*Store)(nil)
 )
 
-// New returns a Store on rdb (a *redis.Client, *redis.ClusterClient, ...).
-func New(rdb redis.UniversalClient) (*Store, error) {
+// Option configures a Store.
+type Option func(*Store)
+
+// New returns a Store on rdb (a *redis.Client, *redis.ClusterClient, ...),
+// once it has checked that the server cannot evict records: its
+// maxmemory-policy (on a cluster, every master's) must be noeviction, or New
+// returns an *EvictionPolicyError (errors.Is ErrEvictionPolicy), since
+// every record has an expiry and any other policy lets a full server drop
+// completed records and their duplicates run again. The check reads INFO
+// memory, one round trip per master under ctx; a server that cannot be
+// reached fails New. A policy changed after New is not seen until the next
+// New (a new execution environment).
+func New(ctx context.Context, rdb redis.UniversalClient, opts ...Option) (*Store, error) {
 	if rdb == nil {
 		return nil, &ConfigError{"client", "nil: give a Valkey/Redis client (Dial)"}
 	}
-	return &Store{rdb: rdb}, nil
+	s := &Store{rdb: rdb}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := s.validateWait(); err != nil {
+		return nil, err
+	}
+	if err := checkEviction(ctx, rdb); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Fields of a record's hash (the names of the DynamoDB store's attributes).
@@ -87,13 +110,20 @@ func claimArgs(in idempotency.ClaimInput) []any {
 	return []any{in.Token, in.PayloadHash, in.Now.Unix(), in.Now.UnixMilli(), in.LeaseUntil.UnixMilli(), in.ExpiresAt.Unix()}
 }
 
-// Claim implements idempotency.Store with one script call.
+// Claim implements idempotency.Store with one script call (and WAIT, in
+// the same round trip, with WithWaitReplicas).
 func (s *Store) Claim(ctx context.Context, in idempotency.ClaimInput) (idempotency.Record, error) {
-	reply, err := claimScript.Run(ctx, s.rdb, []string{in.Key}, claimArgs(in)...).Slice()
+	cmd, werr := s.run(ctx, "claim", claimScript, in.Key, claimArgs(in)...)
+	reply, err := cmd.Slice()
 	if err != nil {
 		return idempotency.Record{}, fmt.Errorf("claim %s: %w", in.Key, err)
 	}
-	return judgeClaim(in, reply)
+	rec, err := judgeClaim(in, reply)
+	if err == nil && werr != nil {
+		s.unclaim(ctx, in)
+		return idempotency.Record{}, werr
+	}
+	return rec, err
 }
 
 // judgeClaim reads a claim script's reply.
@@ -120,16 +150,27 @@ func judgeClaim(in idempotency.ClaimInput, reply []any) (idempotency.Record, err
 	return rec, idempotency.JudgeConflict(rec, in)
 }
 
-// Complete implements idempotency.Store with one script call.
+// Complete implements idempotency.Store with one script call (and WAIT
+// with WithWaitReplicas: a completion its replicas did not acknowledge is a
+// store failure, the record staying COMPLETED on the primary).
 func (s *Store) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
-	ok, err := completeScript.Run(ctx, s.rdb, []string{key}, token, result, expiresAt.Unix()).Int()
-	return fenced("complete", key, ok, err)
+	cmd, werr := s.run(ctx, "complete", completeScript, key, token, result, expiresAt.Unix())
+	ok, err := cmd.Int()
+	if err := fenced("complete", key, ok, err); err != nil {
+		return err
+	}
+	return werr
 }
 
-// Release implements idempotency.Store with one script call.
+// Release implements idempotency.Store with one script call (and WAIT with
+// WithWaitReplicas).
 func (s *Store) Release(ctx context.Context, key, token string) error {
-	ok, err := releaseScript.Run(ctx, s.rdb, []string{key}, token).Int()
-	return fenced("release", key, ok, err)
+	cmd, werr := s.run(ctx, "release", releaseScript, key, token)
+	ok, err := cmd.Int()
+	if err := fenced("release", key, ok, err); err != nil {
+		return err
+	}
+	return werr
 }
 
 func fenced(op, key string, ok int, err error) error {
@@ -161,7 +202,12 @@ func (s *Store) Get(ctx context.Context, key string) (idempotency.Record, error)
 // ClaimBatch implements idempotency.BatchClaimer: one claim script per key,
 // pipelined, so the batch costs one round trip and each key is claimed as
 // Claim claims it (a pipeline is not a transaction: keys are independent).
+// With WithWaitReplicas one WAIT follows the claims in the pipeline (on a
+// cluster, one pipeline per master, in parallel).
 func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]idempotency.ClaimOutcome, error) {
+	if s.replicas > 0 {
+		return s.claimBatchWaited(ctx, in), nil
+	}
 	cmds := make([]*redis.Cmd, len(in))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range in {
@@ -207,6 +253,9 @@ func decode(key string, f map[string]string) (idempotency.Record, error) {
 	return rec, nil
 }
 
+// DialTimeout is the dial, read and write timeout of a client from Dial.
+const DialTimeout = time.Second
+
 // Dial returns a client of the server at url: redis://[user:password@]host:port[/db]
 // or rediss://... for TLS (ElastiCache in-transit encryption; AUTH or ACL
 // user and password in the URL). With cluster, a cluster client (Redis
@@ -214,7 +263,7 @@ func decode(key string, f map[string]string) (idempotency.Record, error) {
 // (1s to dial, read and write, one retry), so an unreachable server fails a
 // record fast and the breaker can do its work.
 func Dial(url string, cluster bool) (redis.UniversalClient, error) {
-	const timeout = time.Second
+	const timeout = DialTimeout
 	if cluster {
 		o, err := redis.ParseClusterURL(url)
 		if err != nil {

@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,7 @@ import (
 // reuse their keys.
 func newStore(t *testing.T) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.New(redistest.Start(t).Client())
+	s, err := redisstore.New(context.Background(), redistest.Start(t).Client())
 	require.NoError(t, err)
 	return s
 }
@@ -33,7 +34,7 @@ func TestBatchConformance(t *testing.T) {
 // An invalid argument of New or Dial is a *ConfigError naming it.
 func TestConfigErrorsNameTheArgument(t *testing.T) {
 	t.Parallel()
-	_, err := redisstore.New(nil)
+	_, err := redisstore.New(context.Background(), nil)
 	requireConfigError(t, err, "client")
 	for _, tc := range []struct {
 		url     string
