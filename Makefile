@@ -37,7 +37,7 @@ bench:
 
 ## chaos: the reliability suite at large sizes (duplicate storms with killed workers, outages)
 chaos:
-	scripts/ensure-tools.sh moto awscli rie
+	scripts/ensure-tools.sh moto awscli redis rie
 	scripts/chaos.sh
 
 ## lint-template: cfn-lint on template.yaml, and on the CloudFormation the SAM transform makes of it
