@@ -29,12 +29,15 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.Equal(t, dynamostore.TxConcurrencyDefault, cfg.Concurrency)
 	require.Equal(t, sqsonce.CacheSizeDefault, cfg.CacheSize)
 	require.Equal(t, sqsonce.BreakAfterDefault, cfg.BreakAfter)
+	require.False(t, cfg.PauseOnStoreOutage)
+	require.Equal(t, sqsonce.PauseAfterDefault, cfg.PauseAfter)
 }
 
 func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 	t.Parallel()
 	_, err := consumer.LoadConfig(env(map[string]string{
 		"IDEMPOTENCY_TTL": "soon", "CONCURRENCY": "0", "KEY_SOURCE": "id", "LOG_LEVEL": "loud",
+		"PAUSE_ON_STORE_OUTAGE": "sometimes", "PAUSE_AFTER": "-1m",
 	}))
 	require.ErrorIs(t, err, consumer.ErrInvalidConfig)
 	var named []string
@@ -43,7 +46,8 @@ func TestLoadConfigNamesEveryBadVariable(t *testing.T) {
 		require.ErrorAs(t, e, &cerr)
 		named = append(named, cerr.Variable)
 	}
-	require.ElementsMatch(t, []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "LOG_LEVEL"}, named)
+	require.ElementsMatch(t, []string{"IDEMPOTENCY_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TTL", "CONCURRENCY", "KEY_SOURCE", "LOG_LEVEL",
+		"PAUSE_ON_STORE_OUTAGE", "PAUSE_AFTER"}, named)
 }
 
 // A TTL shorter than the longest lease is refused at the cold start, with
