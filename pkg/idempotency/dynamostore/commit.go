@@ -17,8 +17,16 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 
-// MaxActionsPerTx is DynamoDB's limit of actions in one TransactWriteItems.
-const MaxActionsPerTx = 100
+// DynamoDB's limits on one TransactWriteItems.
+const (
+	// MaxActionsPerTx is the most actions in one transaction.
+	MaxActionsPerTx = 100
+	// MaxTxSize is the most bytes of items in one transaction: 4 MB.
+	MaxTxSize = 4 << 20
+	// MaxItemSize is the most bytes of one item, attribute names included:
+	// 400 KB.
+	MaxItemSize = 400 << 10
+)
 
 // commit is one input of CommitBatch on its way: its writes sorted into
 // exclusive ones (one action each, the only action on their item in a
@@ -28,17 +36,26 @@ type commit struct {
 	exclusive []int            // indices into in.Writes
 	adds      map[string][]int // item -> indices into in.Writes
 	items     map[string]bool  // every item it writes, true if exclusively
+	size      int              // estimated bytes of its actions (Write.size)
 }
 
 // CommitBatch implements idempotency.BatchCommitter: each input's COMPLETED
 // record (a put under Claim's condition) and its writes go in one
-// TransactWriteItems with other inputs' (up to MaxActionsPerTx actions, and
-// never two actions on one item: Adds to one item are merged into one
+// TransactWriteItems with other inputs' (up to MaxActionsPerTx actions and
+// MaxTxSize bytes, and never two actions on one item: Adds to one item are merged into one
 // update of their exact sum; an input whose other writes touch an item of an
 // earlier input waits for a later transaction, so writes to one item keep
 // the inputs' order). A cancelled transaction's reasons, with the existing
 // items (ALL_OLD), decide the inputs whose condition failed; the others are
 // sent again at once, and contention is retried with jittered backoff.
+//
+// One input's invalid writes fail that input alone, with ErrInvalidWrite:
+// writes DynamoDB would refuse are refused before any request (an item over
+// MaxItemSize, an input over MaxTxSize, see newCommit), and a write that
+// DynamoDB cancels with a ValidationError fails its input while the others
+// are sent again. When the invalid write is a merged Add, its contributors
+// leave the transaction and are committed one by one, so that only the
+// input whose Add is invalid fails.
 //
 // Cost: a transactional write consumes 2 write units per KB instead of 1,
 // so an effect of one item costs 4 WRU (record and item), plus its share of
@@ -48,7 +65,7 @@ func (s *Store) CommitBatch(ctx context.Context, in []idempotency.CommitInput[Wr
 	pending := make([]*commit, 0, len(in))
 	index := make(map[*commit]int, len(in))
 	for i := range in {
-		c, err := newCommit(in[i])
+		c, err := s.newCommit(in[i])
 		if err != nil {
 			out[i].Err = fmt.Errorf("commit %s: %w", in[i].Key, err)
 			continue
@@ -84,13 +101,22 @@ func (s *Store) CommitBatch(ctx context.Context, in []idempotency.CommitInput[Wr
 }
 
 // newCommit sorts an input's writes, refusing what DynamoDB would refuse.
-func newCommit(in idempotency.CommitInput[Write]) (*commit, error) {
+func (s *Store) newCommit(in idempotency.CommitInput[Write]) (*commit, error) {
 	c := &commit{in: in, adds: map[string][]int{}, items: map[string]bool{}}
+	record := Write{item: types.TransactWriteItem{Put: s.claimPut(s.completedItem(in), in.Now)}}
+	if n := itemSize(record.item.Put.Item); n > MaxItemSize {
+		return nil, fmt.Errorf("%w: the record with its result is an item of about %d bytes, over DynamoDB's %d", ErrInvalidWrite, n, MaxItemSize)
+	}
+	c.size = record.size()
 	for i, w := range in.Writes {
 		table, key, err := w.target()
 		if err != nil {
 			return nil, fmt.Errorf("write %d: %w", i, err)
 		}
+		if p := w.item.Put; p != nil && itemSize(p.Item) > MaxItemSize {
+			return nil, fmt.Errorf("write %d: %w: an item of about %d bytes, over DynamoDB's %d", i, ErrInvalidWrite, itemSize(p.Item), MaxItemSize)
+		}
+		c.size += w.size()
 		id := itemID(table, key)
 		exclusive, seen := c.items[id]
 		if w.add == nil {
@@ -110,6 +136,9 @@ func newCommit(in idempotency.CommitInput[Write]) (*commit, error) {
 	if 1+len(c.exclusive)+len(c.adds) > MaxActionsPerTx {
 		return nil, fmt.Errorf("%w: %d writes to %d items, at most %d fit in one transaction with the record",
 			ErrInvalidWrite, len(in.Writes), len(c.exclusive)+len(c.adds), MaxActionsPerTx-1)
+	}
+	if c.size > MaxTxSize {
+		return nil, fmt.Errorf("%w: the record and writes are about %d bytes, over the %d of one transaction", ErrInvalidWrite, c.size, MaxTxSize)
 	}
 	return c, nil
 }
@@ -141,7 +170,8 @@ func splitRound(pending []*commit) (round, later []*commit) {
 }
 
 // packCommits cuts a round into transactions of at most MaxActionsPerTx
-// actions: one per record and exclusive write, one per added-to item. The
+// actions (one per record and exclusive write, one per added-to item) and
+// MaxTxSize estimated bytes (each commit's size counts its Adds in full). The
 // round is first sorted by the items its commits add to (nothing in a round
 // depends on its order), so that the commits of one counter share
 // transactions, and their merged update.
@@ -157,7 +187,7 @@ func packCommits(round []*commit) [][]*commit {
 	round = sorted
 	var chunks [][]*commit
 	var cur []*commit
-	actions, addItems := 0, map[string]bool{}
+	actions, size, addItems := 0, 0, map[string]bool{}
 	for _, c := range round {
 		need := 1 + len(c.exclusive)
 		for id := range c.adds {
@@ -165,13 +195,14 @@ func packCommits(round []*commit) [][]*commit {
 				need++
 			}
 		}
-		if actions+need > MaxActionsPerTx {
+		if actions+need > MaxActionsPerTx || size+c.size > MaxTxSize {
 			chunks = append(chunks, cur)
-			cur, actions, addItems = nil, 0, map[string]bool{}
+			cur, actions, size, addItems = nil, 0, 0, map[string]bool{}
 			need = 1 + len(c.exclusive) + len(c.adds)
 		}
 		cur = append(cur, c)
 		actions += need
+		size += c.size
 		for id := range c.adds {
 			addItems[id] = true
 		}
@@ -183,10 +214,11 @@ func packCommits(round []*commit) [][]*commit {
 }
 
 // action says what one item of a transaction does: an input's record
-// (write -1) or one of its writes, or a merged addition (c nil).
+// (write -1) or one of its writes, or a merged addition to item (c nil).
 type action struct {
 	c     *commit
 	write int
+	item  string
 }
 
 // transaction builds the items of one attempt over the live commits.
@@ -249,17 +281,25 @@ func (s *Store) transaction(live []*commit) ([]types.TransactWriteItem, []action
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
 		}})
-		acts = append(acts, action{write: -1})
+		acts = append(acts, action{write: -1, item: id})
 	}
 	return items, acts, nil
 }
 
 // commitChunk commits one transaction's commits, returning each one's
-// outcome. Commits whose record or write condition fails are decided and
-// dropped, and the rest sent again at once; contention is retried after a
-// backoff.
+// outcome. Commits whose record or write condition fails, or whose write
+// DynamoDB refuses (ValidationError), are decided and dropped, and the rest
+// sent again at once; contention is retried after a backoff. The
+// contributors of a merged Add that DynamoDB refuses are dropped too, and
+// then committed one by one, so that only the invalid one fails.
 func (s *Store) commitChunk(ctx context.Context, chunk []*commit) map[*commit]idempotency.CommitOutcome {
 	out := make(map[*commit]idempotency.CommitOutcome, len(chunk))
+	var alone []*commit // contributors of an invalid merged Add
+	defer func() {
+		for _, c := range alone {
+			maps.Copy(out, s.commitChunk(ctx, []*commit{c}))
+		}
+	}()
 	live := chunk
 	fail := func(err error) map[*commit]idempotency.CommitOutcome {
 		for _, c := range live {
@@ -292,6 +332,17 @@ func (s *Store) commitChunk(ctx context.Context, chunk []*commit) map[*commit]id
 			a, code := acts[k], aws.ToString(r.Code)
 			switch {
 			case code == "" || code == "None" || isContention(code):
+			case a.c == nil && code == validationError:
+				contributors := contributorsOf(live, a.item)
+				if c := contributors[0]; len(contributors) == 1 && !decided[c] {
+					out[c], decided[c] = invalid(c, c.adds[a.item][0], r), true
+					continue
+				}
+				for _, c := range contributors {
+					if !decided[c] {
+						alone, decided[c] = append(alone, c), true
+					}
+				}
 			case a.c == nil:
 				return fail(fmt.Errorf("merged addition: %s: %s", code, aws.ToString(r.Message)))
 			case decided[a.c]:
@@ -307,6 +358,8 @@ func (s *Store) commitChunk(ctx context.Context, chunk []*commit) map[*commit]id
 				}
 				out[a.c] = idempotency.CommitOutcome{Err: &idempotency.WriteConditionError{Index: a.write, Existing: existing}}
 				decided[a.c] = true
+			case code == validationError:
+				out[a.c], decided[a.c] = invalid(a.c, a.write, r), true
 			default:
 				out[a.c] = idempotency.CommitOutcome{Err: fmt.Errorf("commit %s: write %d: %s: %s", a.c.in.Key, a.write, code, aws.ToString(r.Message))}
 				decided[a.c] = true
@@ -327,6 +380,33 @@ func (s *Store) commitChunk(ctx context.Context, chunk []*commit) map[*commit]id
 			}
 		}
 		live = rest
+	}
+	return out
+}
+
+// validationError is the cancellation reason of an action DynamoDB refuses
+// for what it writes: an item grown over MaxItemSize, an ADD to an
+// attribute that is not a number, a type that does not match.
+const validationError = "ValidationError"
+
+// invalid is the outcome of a commit whose write (-1: its record) DynamoDB
+// refused with reason r.
+func invalid(c *commit, write int, r types.CancellationReason) idempotency.CommitOutcome {
+	what := fmt.Sprintf("write %d", write)
+	if write < 0 {
+		what = "the record"
+	}
+	return idempotency.CommitOutcome{Err: fmt.Errorf("commit %s: %s: %w: DynamoDB refused it: %s: %s",
+		c.in.Key, what, ErrInvalidWrite, aws.ToString(r.Code), aws.ToString(r.Message))}
+}
+
+// contributorsOf returns the commits of live that add to item.
+func contributorsOf(live []*commit, item string) []*commit {
+	var out []*commit
+	for _, c := range live {
+		if len(c.adds[item]) > 0 {
+			out = append(out, c)
+		}
 	}
 	return out
 }
