@@ -235,20 +235,7 @@ func TestSharedIdempotencyTable(t *testing.T) {
 	// The function's environment as CloudFormation would set it, read by the
 	// consumer's own configuration loader.
 	env := func(overrides map[string]string, sortKey bool) func(string) string {
-		values := tmpl.Values(overrides)
-		resources := map[string]string{"LEDGER_TABLE": "ledger"} // Refs to the stack's own resources
-		return func(name string) string {
-			v, ok := vars[name]
-			if !ok {
-				return ""
-			}
-			v = ifBranch(ifBranch(v, "CreateIdempotencyTable", false), "HasIdempotencySortKey", sortKey)
-			s, err := samtemplate.String(v, values)
-			if err != nil {
-				return resources[name] // a resource's name, or a setting not needed here
-			}
-			return s
-		}
+		return consumerEnv(t, tmpl, overrides, map[string]bool{"CreateIdempotencyTable": false, "HasIdempotencySortKey": sortKey})
 	}
 	cfg, err := consumer.LoadConfig(env(map[string]string{"ExistingIdempotencyTable": "shared-table",
 		"IdempotencyPartitionKey": "pk", "IdempotencySortKey": "sk", "IdempotencyShards": "8", "IdempotencyTTLAttribute": "ttl"}, true))
@@ -259,4 +246,30 @@ func TestSharedIdempotencyTable(t *testing.T) {
 	cfg, err = consumer.LoadConfig(env(map[string]string{"ExistingIdempotencyTable": "plain-table"}, false))
 	require.NoError(t, err, "the defaults (no sort key, so no shards) are a valid configuration")
 	require.Equal(t, dynamostore.Layout{KeyAttr: "id", ExpirationAttr: "expiration"}, cfg.Layout)
+}
+
+// consumerEnv is the consumer's environment as CloudFormation would set it
+// with the parameters' defaults and overrides, each Fn::If of conditions
+// evaluated: a getenv for consumer.LoadConfig.
+func consumerEnv(t *testing.T, tmpl *samtemplate.Template, overrides map[string]string, conditions map[string]bool) func(string) string {
+	t.Helper()
+	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
+	values := tmpl.Values(overrides)
+	resources := map[string]string{"LEDGER_TABLE": "ledger", "IDEMPOTENCY_TABLE": "sqsonce-idempotency"} // Refs to the stack's own resources
+	return func(name string) string {
+		v, ok := vars[name]
+		if !ok {
+			return ""
+		}
+		for range conditions { // an Fn::If inside another's branch too
+			for condition, holds := range conditions {
+				v = ifBranch(v, condition, holds)
+			}
+		}
+		s, err := samtemplate.String(v, values)
+		if err != nil {
+			return resources[name] // a resource's name, or a setting not needed here
+		}
+		return s
+	}
 }

@@ -1,13 +1,14 @@
 package samtemplate_test
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/samtemplate"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // pauseCondition is the condition under which the consumer may pause its
@@ -36,6 +37,17 @@ func TestPauseOnStoreOutageParameters(t *testing.T) {
 		require.NoError(t, err, "PAUSE_AFTER is a Go duration")
 		require.Equal(t, want, d)
 	}
+
+	// As the consumer reads them.
+	created := map[string]bool{"CreateIdempotencyTable": true}
+	cfg, err := consumer.LoadConfig(consumerEnv(t, tmpl, nil, created))
+	require.NoError(t, err)
+	require.True(t, cfg.PauseOnStoreOutage)
+	require.Equal(t, time.Minute, cfg.PauseAfter)
+	cfg, err = consumer.LoadConfig(consumerEnv(t, tmpl, map[string]string{"PauseOnStoreOutage": "false", "PauseAfterSeconds": "10"}, created))
+	require.NoError(t, err)
+	require.False(t, cfg.PauseOnStoreOutage)
+	require.Equal(t, 10*time.Second, cfg.PauseAfter)
 }
 
 // A schedule invokes the consumer with the probe event every minute while
@@ -48,9 +60,7 @@ func TestStoreProbeSchedule(t *testing.T) {
 	require.Equal(t, "Schedule", ev["Type"])
 	props := obj(t, ev, "Properties")
 	require.Equal(t, "rate(1 minute)", props["Schedule"])
-	var input map[string]any
-	require.NoError(t, json.Unmarshal([]byte(props["Input"].(string)), &input))
-	require.Equal(t, map[string]any{"sqsonce": "probe"}, input)
+	require.JSONEq(t, sqsonce.ProbeEvent, props["Input"].(string), "the event the consumer takes for a probe")
 	require.Equal(t, "ENABLED", ifBranch(props["State"], pauseCondition, true))
 	require.Equal(t, "DISABLED", ifBranch(props["State"], pauseCondition, false))
 }

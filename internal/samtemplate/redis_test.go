@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sqsonce/sqsonce/internal/consumer"
 )
 
 // The Valkey/Redis settings of the template: the parameter group the store
@@ -31,4 +33,17 @@ func TestRedisParameters(t *testing.T) {
 	d, err := time.ParseDuration(timeout.Default.(string))
 	require.NoError(t, err)
 	require.Less(t, d, time.Second)
+
+	// As the consumer reads them.
+	created := map[string]bool{"CreateIdempotencyTable": true}
+	redis := map[string]string{"IdempotencyStore": "redis", "RedisUrl": "redis://cache:6379"}
+	cfg, err := consumer.LoadConfig(consumerEnv(t, tmpl, redis, created))
+	require.NoError(t, err)
+	require.Zero(t, cfg.RedisWaitReplicas)
+	require.Equal(t, d, cfg.RedisWaitTimeout)
+	redis["RedisWaitReplicas"], redis["RedisWaitTimeout"] = "2", "250ms"
+	cfg, err = consumer.LoadConfig(consumerEnv(t, tmpl, redis, created))
+	require.NoError(t, err)
+	require.Equal(t, 2, cfg.RedisWaitReplicas)
+	require.Equal(t, 250*time.Millisecond, cfg.RedisWaitTimeout)
 }
