@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -29,14 +30,17 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // BenchmarkStore is the guard's latency per message on each store in one
 // run: DynamoDB (moto, single-threaded, on loopback), Valkey/Redis (a real
-// local redis-server) and the in-memory store; a new key (claim and
+// local redis-server with one local replica) without and with waiting for
+// the replica (redis-wait1: WAIT 1 after each claim and completion, in the
+// same round trip) and the in-memory store; a new key (claim and
 // completion) and a duplicate (one claim that finds the completed record).
 // It reports round trips per message, as sent on the wire.
 func BenchmarkStore(b *testing.B) {
 	server := redistest.Start(b)
+	redistest.StartReplica(b, server)
 	work := func(context.Context) ([]byte, error) { return []byte(`{"applied":250}`), nil }
 	payload := []byte(`{"id":"evt-1","account":"acc-1","amount":250,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`)
-	for _, store := range []string{"dynamodb", "redis", "memstore"} {
+	for _, store := range []string{"dynamodb", "redis", "redis-wait1", "memstore"} {
 		for _, dup := range []bool{false, true} {
 			name := store + "/new"
 			if dup {
@@ -47,10 +51,14 @@ func BenchmarkStore(b *testing.B) {
 				var trips roundTrips
 				requests := awstest.NewRequestCounter()
 				switch store {
-				case "redis":
+				case "redis", "redis-wait1":
 					c := server.Client()
 					c.AddHook(&trips)
-					rs, err := redisstore.New(c)
+					var opts []redisstore.Option
+					if store == "redis-wait1" {
+						opts = append(opts, redisstore.WithWaitReplicas(1, 0))
+					}
+					rs, err := redisstore.New(context.Background(), c, opts...)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -63,7 +71,9 @@ func BenchmarkStore(b *testing.B) {
 					}
 					s = ds
 				}
-				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name})
+				// A prefix of each run's own, so that -count above 1 still
+				// measures new keys.
+				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -86,7 +96,7 @@ func BenchmarkStore(b *testing.B) {
 					}
 				}
 				switch store {
-				case "redis":
+				case "redis", "redis-wait1":
 					b.ReportMetric(float64(trips.n.Load()-before)/float64(b.N), "roundtrips/msg")
 				case "dynamodb":
 					b.ReportMetric(float64(requests.Total()-beforeRequests)/float64(b.N), "roundtrips/msg")

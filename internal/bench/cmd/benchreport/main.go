@@ -146,7 +146,7 @@ func storesTable(rs []result) string {
 	for _, r := range rs {
 		rest, ok := strings.CutPrefix(r.name, "BenchmarkStore/")
 		store, path, found := strings.Cut(rest, "/")
-		if !ok || !found || (store != "dynamodb" && store != "redis" && store != "memstore") {
+		if !ok || !found || (store != "dynamodb" && store != "redis" && store != "redis-wait1" && store != "memstore") {
 			continue
 		}
 		trips := "-"
