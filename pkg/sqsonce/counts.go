@@ -17,16 +17,20 @@ type Counts struct {
 	Contended       int // conflicts or throttling outlasted the retries: retried later
 	LeaseLost       int // the claim was taken over before completion
 	ConditionFailed int // a write's condition failed and was judged a conflict (permanent)
-	EffectFailed    int // the effect returned an error
+	EffectFailed    int // the effect returned an error, or a function of the Message or Effect panicked
+	InvalidWrite    int // the effect's writes are ones DynamoDB refuses (permanent)
+	DecodeFailed    int // the decoder failed and asked for a retry (Retryable): retried later
 }
 
 func (c *Counts) fields() []*int {
 	return []*int{&c.Executed, &c.Replayed, &c.AlreadyApplied, &c.Invalid, &c.PayloadMismatch, &c.InProgress,
-		&c.StoreFailed, &c.Contended, &c.LeaseLost, &c.ConditionFailed, &c.EffectFailed}
+		&c.StoreFailed, &c.Contended, &c.LeaseLost, &c.ConditionFailed, &c.EffectFailed,
+		&c.InvalidWrite, &c.DecodeFailed}
 }
 
 var countNames = []string{"Executed", "Replayed", "AlreadyApplied", "Invalid", "PayloadMismatch", "InProgress",
-	"StoreFailed", "Contended", "LeaseLost", "ConditionFailed", "EffectFailed"}
+	"StoreFailed", "Contended", "LeaseLost", "ConditionFailed", "EffectFailed",
+	"InvalidWrite", "DecodeFailed"}
 
 // Add returns the sum of c and o, field by field.
 func (c Counts) Add(o Counts) Counts {

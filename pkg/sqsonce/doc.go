@@ -34,6 +34,14 @@
 //   - Bad input is never dropped: an undecodable body, a missing key, or a
 //     key reused with another payload is a permanent failure, reported (or
 //     sent to the DLQ at once with Config.DLQ).
+//   - One bad message fails only itself, as the class it is: a panic in a
+//     function of the Message or the effect fails only its record (class
+//     "panic"); NewDynamoDB writes DynamoDB refuses (an item over 400 KB, a
+//     message whose writes exceed a 4 MB transaction, two writes to one
+//     item, a ValidationError on its own write or on its share of a merged
+//     Add) fail only their message, permanently (ClassInvalidWrite), and are
+//     never taken for a store outage; a decoder's error marked [Retryable]
+//     is retried, and is no outage either.
 //
 // # What is not
 //

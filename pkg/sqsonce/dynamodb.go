@@ -76,7 +76,10 @@ func NewDynamoDB[T any](store *dynamostore.Store, msg Message[T], fn DynamoDBFun
 	return h, nil
 }
 
-// commitWave commits one wave of records and returns their errors.
+// commitWave commits one wave of records and returns their errors. A panic
+// in the effect's functions (fn, Effect.ConditionFailed) fails only its own
+// record, with a *sqsbatch.PanicError; an effect whose writes DynamoDB
+// refuses fails alone, permanently (invalidWrite).
 func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect, error)) []error {
 	errs := make([]error, len(msgs))
 	var items []idempotency.TxItem[dynamostore.Write]
@@ -90,7 +93,7 @@ func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []e
 			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, r.err)
 			continue
 		}
-		eff, err := effectOf(ctx, r.body)
+		eff, err := recovered(func() (Effect, error) { return effectOf(ctx, r.body) })
 		if err != nil {
 			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, err)
 			continue
@@ -109,7 +112,7 @@ func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []e
 		i := at[k]
 		var wce *idempotency.WriteConditionError
 		if !errors.As(res.Err, &wce) {
-			errs[i] = h.settle(ctx, inv, msgs[i], res.Result, false, res.Err)
+			errs[i] = h.settle(ctx, inv, msgs[i], res.Result, false, invalidWrite(res.Err))
 			continue
 		}
 		verdict := judgeCondition(effects[k], wce)
@@ -128,6 +131,22 @@ func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []e
 	return errs
 }
 
+// invalidWrite makes the error of an effect whose writes DynamoDB refuses
+// (dynamostore.ErrInvalidWrite) a permanent failure of class
+// ClassInvalidWrite, no longer wrapped as a failure of the store
+// (idempotency.CommitBatch wraps every error it does not know in an
+// idempotency.StoreError): it is the effect's fault, and no outage. Other
+// errors are returned as they are.
+func invalidWrite(err error) error {
+	if !errors.Is(err, dynamostore.ErrInvalidWrite) {
+		return err
+	}
+	if se := (*idempotency.StoreError)(nil); errors.As(err, &se) {
+		err = se.Err
+	}
+	return sqsbatch.Permanent(sqsbatch.WithClass(err, ClassInvalidWrite))
+}
+
 // judgeCondition asks an effect what its failed write condition means.
 func judgeCondition(eff Effect, wce *idempotency.WriteConditionError) error {
 	existing, _ := wce.Existing.(map[string]types.AttributeValue)
@@ -135,7 +154,7 @@ func judgeCondition(eff Effect, wce *idempotency.WriteConditionError) error {
 	if eff.ConditionFailed == nil {
 		return sqsbatch.Permanent(sqsbatch.WithClass(cause, ClassConditionFailed))
 	}
-	verdict := eff.ConditionFailed(wce.Index, existing)
+	_, verdict := recovered(func() (struct{}, error) { return struct{}{}, eff.ConditionFailed(wce.Index, existing) })
 	switch {
 	case verdict == nil:
 		return fmt.Errorf("%w; ConditionFailed returned nil: return ErrAlreadyApplied, a sqsbatch.Permanent error or a retryable one", cause)

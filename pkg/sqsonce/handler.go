@@ -136,6 +136,8 @@ const (
 	ClassLeaseLost       = "lease-lost"       // the claim was taken over before completion
 	ClassConditionFailed = "condition-failed" // a write's own condition failed, judged a conflict (permanent)
 	ClassEffect          = "effect"           // the effect itself failed
+	ClassInvalidWrite    = "invalid-write"    // the effect's writes are ones DynamoDB refuses (permanent)
+	ClassDecodeFailed    = "decode-failed"    // the decoder failed and asked for a retry (Retryable), unless its error names its class
 )
 
 // settle counts and logs a record's outcome and turns it into the error the
@@ -163,6 +165,12 @@ func (h *Handler) settle(ctx context.Context, inv *invocation, msg events.SQSMes
 	switch {
 	case errors.As(err, new(*invalidInput)):
 		c.Invalid++
+		return err
+	case errors.As(err, new(*unreadable)):
+		c.DecodeFailed++
+		return err
+	case class == ClassInvalidWrite:
+		c.InvalidWrite++
 		return err
 	case errors.Is(err, idempotency.ErrPayloadMismatch):
 		c.PayloadMismatch++

@@ -2,6 +2,7 @@ package sqsonce
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,8 +15,12 @@ import (
 // comes back.
 type Message[T any] struct {
 	// Decode parses and validates a body. Its error is a permanent failure
-	// (the message goes to the DLQ), of class "invalid". Required; JSON
-	// gives one for encoding/json.
+	// (the message goes to the DLQ), of class "invalid", unless it is marked
+	// [Retryable] (a body fetched from S3 or decrypted, whose fetch failed):
+	// the message is then retried by SQS, with class "decode-failed". A
+	// panic in Decode, Key or Payload fails only its own message, as a
+	// panic (sqsbatch.OutcomePanicked). Required; JSON gives one for
+	// encoding/json.
 	Decode func(body []byte) (T, error)
 	// Key returns the message's idempotency key. An error (or an empty key)
 	// is a permanent failure of class "missing-key". Required: see BodyKey,
@@ -78,4 +83,29 @@ func SourceKey[T any](src sqskey.Source, field func(T) string) KeyFunc[T] {
 		}
 		return src.Key(msg, bodyKey)
 	}
+}
+
+// RetryableError marks a decoder's error as transient: the message is
+// retried by SQS instead of going to the DLQ. Create one with Retryable.
+type RetryableError struct {
+	Err error
+}
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Retryable marks err, returned by Message.Decode, as transient: a decoder
+// that fetches the body (from S3, for a claim check) or decrypts it (with
+// KMS) returns Retryable(err) when the fetch failed, so that the message is
+// retried later (a reported failure of class ClassDecodeFailed, counted in
+// Counts.DecodeFailed) instead of failing permanently. It is matched with
+// errors.As, so it may be wrapped further. Retryable(nil) is still an
+// error, because the caller meant a failure.
+func Retryable(err error) error {
+	if err == nil {
+		err = errors.New("unspecified retryable failure")
+	}
+	return &RetryableError{Err: err}
 }

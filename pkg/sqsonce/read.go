@@ -3,13 +3,16 @@ package sqsonce
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
 
-// reader returns the prepare function of a Message.
+// reader returns the prepare function of a Message. A panic in the
+// Message's functions fails only the record being read, with a
+// *sqsbatch.PanicError.
 func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	switch {
 	case m.Decode == nil:
@@ -17,11 +20,16 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	case m.Key == nil:
 		return nil, &ConfigError{"Message.Key", "required: where the idempotency key comes from (BodyKey, MessageIDKey, AttributeKey, DedupIDKey)"}
 	}
-	return func(msg events.SQSMessage) record {
-		r := record{msg: msg}
+	return func(msg events.SQSMessage) (r record) {
+		r = record{msg: msg}
+		defer func() {
+			if v := recover(); v != nil {
+				r = record{msg: msg, err: &sqsbatch.PanicError{Value: v, Stack: debug.Stack()}}
+			}
+		}()
 		body, err := m.Decode([]byte(msg.Body))
 		if err != nil {
-			r.err = badInput(fmt.Errorf("message %s: decode: %w", msg.MessageId, err), ClassInvalid)
+			r.err = decodeFailed(fmt.Errorf("message %s: decode: %w", msg.MessageId, err))
 			return r
 		}
 		r.body = body
@@ -40,6 +48,17 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	}, nil
 }
 
+// recovered runs f, turning a panic into a *sqsbatch.PanicError, so that a
+// panic in a user's function fails only its own record.
+func recovered[V any](f func() (V, error)) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &sqsbatch.PanicError{Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}
+
 // invalidInput is a message that can never be processed: its body does not
 // decode, or it has no key.
 type invalidInput struct{ err error }
@@ -54,4 +73,23 @@ func badInput(err error, class string) error {
 		err = sqsbatch.WithClass(err, class)
 	}
 	return sqsbatch.Permanent(&invalidInput{err})
+}
+
+// unreadable is a message whose decoder failed and asked for a retry.
+type unreadable struct{ err error }
+
+func (e *unreadable) Error() string { return e.err.Error() }
+func (e *unreadable) Unwrap() error { return e.err }
+
+// decodeFailed is the failure of a decoder's error: permanent (ClassInvalid)
+// unless the decoder marked it Retryable (ClassDecodeFailed), in both cases
+// unless the error names its class.
+func decodeFailed(err error) error {
+	if !errors.As(err, new(*RetryableError)) {
+		return badInput(err, ClassInvalid)
+	}
+	if sqsbatch.ClassOf(err) == sqsbatch.ClassError {
+		err = sqsbatch.WithClass(err, ClassDecodeFailed)
+	}
+	return &unreadable{err}
 }
