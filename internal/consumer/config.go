@@ -70,7 +70,8 @@ type Config struct {
 //	IDEMPOTENCY_TABLE       required: the idempotency table
 //	LEDGER_TABLE            required: the ledger table
 //	IDEMPOTENCY_KEY_PREFIX  default "payments"; stable, never the function name
-//	IDEMPOTENCY_TTL         default 1h (Go duration); at least the longest lease (15m5s)
+//	IDEMPOTENCY_TTL         default 336h (14 days, the DLQ's retention: a redrive is replayed, not re-run;
+//	                        Go duration); at least the longest lease (15m5s)
 //	IDEMPOTENCY_CACHE_SIZE  default 1024 completed keys; 0 disables the cache
 //	IDEMPOTENCY_PARTITION_KEY  default "id": the table's partition key attribute
 //	IDEMPOTENCY_SORT_KEY    optional: the sort key attribute of a shared (single-table) table;

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/consumer"
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -24,7 +25,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	cfg, err := consumer.LoadConfig(env(map[string]string{"IDEMPOTENCY_TABLE": "i", "LEDGER_TABLE": "l"}))
 	require.NoError(t, err)
 	require.Equal(t, "payments", cfg.KeyPrefix)
-	require.Equal(t, time.Hour, cfg.TTL)
+	require.Equal(t, idempotency.TTLDefault, cfg.TTL)
+	require.Equal(t, 14*24*time.Hour, cfg.TTL, "the default TTL covers a DLQ's longest retention")
 	require.Equal(t, sqskey.Source{Kind: sqskey.BodyField}, cfg.Keys)
 	require.Equal(t, dynamostore.TxConcurrencyDefault, cfg.Concurrency)
 	require.Equal(t, sqsonce.CacheSizeDefault, cfg.CacheSize)

@@ -7,8 +7,12 @@ import (
 )
 
 const (
-	// TTLDefault is how long a completed key is remembered.
-	TTLDefault = time.Hour
+	// TTLDefault is how long a completed key is remembered: 14 days
+	// (336h), the longest an SQS queue keeps a message (MessageRetentionPeriod
+	// at most 1,209,600 s), so a message kept that long in a DLQ and redriven
+	// still finds its record and is replayed, not run again. (A DLQ counts
+	// a message's retention from its first send to the source queue.)
+	TTLDefault = 14 * 24 * time.Hour
 	// LeaseMarginDefault is added to the remaining time of the context when
 	// the lease is derived from its deadline.
 	LeaseMarginDefault = 5 * time.Second
@@ -39,8 +43,10 @@ type Config struct {
 	KeyPrefix string
 
 	// TTL is how long a completed key is remembered and replayed. Default
-	// TTLDefault (1h). It must exceed the longest time a duplicate can arrive
-	// (SQS retention of the queue, producer retry windows), and it may not
+	// TTLDefault (336h, 14 days: the longest SQS retention, so any redrive
+	// from a DLQ is covered). It must exceed the longest time a duplicate can
+	// arrive (the retention of the queue and of its DLQ, producer retry
+	// windows), and it may not
 	// be shorter than the longest lease (see MaxLease): a record that expired
 	// while its claim was live would let a second worker run the effect.
 	TTL time.Duration
