@@ -19,7 +19,10 @@ type Effect struct {
 	// message's idempotency record, or not at all. Build them with
 	// dynamostore.Put, Update, Delete, Check and Add; Adds (counters) to one
 	// item from many messages are merged, any other writes to one item go to
-	// successive transactions in record order.
+	// successive transactions in record order. Writes DynamoDB refuses
+	// (dynamostore.ErrInvalidWrite: an item over 400 KB, more than a
+	// transaction holds, two writes to one item, a ValidationError) fail
+	// this message alone, permanently, with class ClassInvalidWrite.
 	Writes []dynamostore.Write
 	// Result is stored with the record and replayed to duplicates.
 	Result []byte
@@ -41,6 +44,7 @@ var ErrAlreadyApplied = errors.New("sqsonce: effect already applied")
 // DynamoDBFunc is the effect of one message, for NewDynamoDB: the writes
 // that apply it. It should only compute them; they commit after it returns.
 // An error fails the record; a sqsbatch.Permanent error sends it to the DLQ.
+// A panic fails only its own record (sqsbatch.OutcomePanicked).
 type DynamoDBFunc[T any] func(ctx context.Context, body T) (Effect, error)
 
 // NewDynamoDB returns a Handler whose effects are DynamoDB writes, applied
