@@ -1,6 +1,7 @@
 // Package sqsonce makes an AWS Lambda consumer of Amazon SQS exactly-once in
 // its effects: give it how to read a message and what its effect is, and it
-// returns the Lambda handler (pass Handle to lambda.Start).
+// returns the Lambda handler (pass Handle to lambda.Start, or the Handler to
+// lambda.StartHandler when it also serves the store probe).
 //
 // There is one constructor per kind of effect:
 //
@@ -22,6 +23,33 @@
 // permanent failures (bad input, a key reused with another payload) to the
 // DLQ, one log line per record and Embedded Metric Format metrics.
 //
+// # A store outage of any length
+//
+// SQS counts every receive, and dead-letters a message received
+// maxReceiveCount times: without help, a store outage longer than the
+// queue's visibility timeout times maxReceiveCount moves healthy messages to
+// the DLQ. Two levers contain it:
+//
+//   - [Config.Pause] pauses consumption: once the store has failed, with no
+//     answer, for [Pause.After] (1 minute by default) in one execution
+//     environment, the Handler tags and disables its function's event source
+//     mapping of the failing queue; Lambda stops polling and the messages
+//     wait. [Handler.Probe], run on a schedule ([Handler.Invoke] serves
+//     [ProbeEvent] and EventBridge's scheduled events beside SQS batches),
+//     reads the store ([CheckStore]) and enables the mapping again once it
+//     answers. A blip never pauses: the store's first answer clears the
+//     judgement. A mapping an operator paused is never resumed by a probe.
+//   - [Config.Backoff] hides the records that failed because the store did
+//     for the queue's visibility timeout doubled at each receive (capped
+//     below SQS's 12 hours), so they spend their receives slowly while the
+//     pause takes effect.
+//
+// Pausing takes Pause.After plus the time the mapping takes to stop
+// (Disabling, seconds to a minute in AWS); resuming takes up to the probe's
+// interval plus the time it takes to start. A message whose receives were
+// all spent before the pause took effect is still dead-lettered: keep
+// maxReceiveCount x the visibility timeout well above Pause.After.
+//
 // # What is guaranteed
 //
 //   - One effect per key while its record lives (Config.TTL): duplicate
@@ -30,7 +58,8 @@
 //   - NewDynamoDB: an effect and its record commit together or not at all,
 //     so the effect happens once even when a worker stalls or dies.
 //   - Nothing runs unclaimed: if the store fails, records fail and are
-//     retried by SQS.
+//     retried by SQS; with Config.Pause and Config.Backoff, a store outage of
+//     any length moves no healthy message to the DLQ.
 //   - Bad input is never dropped: an undecodable body, a missing key, or a
 //     key reused with another payload is a permanent failure, reported (or
 //     sent to the DLQ at once with Config.DLQ).
