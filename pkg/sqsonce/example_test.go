@@ -135,3 +135,24 @@ func deleteTables(ctx context.Context, db *dynamodb.Client, names ...string) {
 		_, _ = db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	}
 }
+
+// A function that consumes a queue and probes its store on a schedule
+// passes the Handler to lambda.StartHandler: Invoke answers an SQS batch
+// with its batch item failures, and the probe event with what the probe
+// found (with Config.Pause, the function's event source mappings, and those
+// it resumed).
+func ExampleHandler_Invoke() {
+	h, err := sqsonce.New(memstore.New(), sqsonce.JSON(sqsonce.BodyKey(func(s Signup) string { return s.ID })),
+		func(context.Context, Signup) ([]byte, error) { return nil, nil },
+		sqsonce.Config{KeyPrefix: "payments", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	out, err := h.Invoke(context.Background(), []byte(sqsonce.ProbeEvent))
+	fmt.Println(string(out), err)
+	out, err = h.Invoke(context.Background(), []byte(`{"Records":[{"messageId":"m1","body":"{\"id\":\"p1\"}","eventSourceARN":"arn:aws:sqs:us-east-1:123456789012:payments"}]}`))
+	fmt.Println(string(out), err)
+	// Output:
+	// {"mappings":[]} <nil>
+	// {"batchItemFailures":[]} <nil>
+}

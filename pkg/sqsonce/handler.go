@@ -93,7 +93,7 @@ type record struct {
 	body    any    // the decoded T
 	key     string // the business key
 	payload []byte
-	err     error // a permanent failure: undecodable, or no key
+	err     error // why it cannot run: undecodable or no key (permanent), a Retryable decode error, or a panic
 }
 
 // invocation is what one Process shares with its records' handlers.
