@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
 
@@ -184,6 +186,22 @@ func (s session) cloudformation() *cloudformation.Client {
 	})
 }
 
+func (s session) lambda() *lambda.Client {
+	return lambda.NewFromConfig(s.cfg, func(o *lambda.Options) {
+		if s.endpoint != "" {
+			o.BaseEndpoint = aws.String(s.endpoint)
+		}
+	})
+}
+
+func (s session) cloudwatch() *cloudwatch.Client {
+	return cloudwatch.NewFromConfig(s.cfg, func(o *cloudwatch.Options) {
+		if s.endpoint != "" {
+			o.BaseEndpoint = aws.String(s.endpoint)
+		}
+	})
+}
+
 // stackFlags name a stack of template.yaml whose outputs give the queue
 // URLs and table names, so nobody copies them by hand.
 type stackFlags struct {
@@ -207,6 +225,7 @@ const (
 	outputFIFOQueue        = "FifoEventsQueueUrl"
 	outputFIFODLQ          = "FifoEventsDLQUrl"
 	outputIdempotencyTable = "IdempotencyTableName"
+	outputConsumer         = "ConsumerFunctionArn"
 )
 
 var fifoOutputs = map[string]string{outputQueue: outputFIFOQueue, outputDLQ: outputFIFODLQ}
@@ -330,6 +349,9 @@ var commands = []command{
 	{"inspect", "(--table TABLE | --stack-name STACK) [flags] KEY", "show the idempotency record of a key, decoded"},
 	{"dlq", "(--dlq-url URL | --stack-name STACK [--fifo]) [flags]", "list what sits in a dead-letter queue, and why, without consuming it"},
 	{"redrive", "(--dlq-url URL --queue-url URL | --stack-name STACK [--fifo]) [flags]", "move a dead-letter queue's messages back to their source queue"},
+	{"pause", "(--function-name NAME | --stack-name STACK) [--reason TEXT] [flags]", "stop consumption: tag and disable the consumer's event source mappings"},
+	{"resume", "(--function-name NAME | --stack-name STACK) [flags]", "restart consumption: enable the consumer's event source mappings and remove the pause tags"},
+	{"status", "(--function-name NAME | --stack-name STACK) [flags]", "show each mapping's state and why it is paused, its queue's depth and oldest message, and the store's health"},
 	{"demo", "[flags]", "run the whole pipeline locally (in a checkout) and check it applied every event exactly once"},
 	{"version", "", "print the version"},
 }
@@ -350,8 +372,8 @@ Run 'sqsonce COMMAND --help' for a command's flags. Every command takes the
 AWS CLI's --region, --profile and --endpoint-url; unset, the environment
 (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...) and the shared config files
 decide, as for the AWS CLI. --stack-name reads queue URLs and table names
-from a deployed stack's outputs. inspect, dlq and redrive take
---output table|json. Durations are Go durations (30s, 5m, 1h30m).
+from a deployed stack's outputs. inspect, dlq, redrive, pause, resume and
+status take --output table|json. Durations are Go durations (30s, 5m, 1h30m).
 
 Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).
 A command that fails prints its error on stderr and no result on stdout;
@@ -398,6 +420,7 @@ func run(ctx context.Context, args []string, c cli) int {
 	}
 	runners := map[string]func(context.Context, cli, []string) int{
 		"send": runSend, "inspect": runInspect, "dlq": runDLQ, "redrive": runRedrive, "demo": runDemo,
+		"pause": runPause, "resume": runResume, "status": runStatus,
 	}
 	if r, ok := runners[args[0]]; ok {
 		return r(ctx, c, args[1:])

@@ -78,7 +78,7 @@ func TestInspectJSON(t *testing.T) {
 	require.JSONEq(t, `{"applied":250}`, string(got.Result))
 	require.NotNil(t, got.Live)
 	require.True(t, *got.Live)
-	require.WithinDuration(t, time.Now().Add(time.Hour), *got.ExpiresAt, 5*time.Minute)
+	require.WithinDuration(t, time.Now().Add(idempotency.TTLDefault), *got.ExpiresAt, 5*time.Minute)
 
 	code, out, _ = runCLI(t, "", "inspect", "--table", table, "--prefix", "json-test", "--output", "json", "evt-8")
 	require.Equal(t, exitFailure, code)
