@@ -54,7 +54,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 	if clients.DynamoDB == nil {
 		return nil, errors.New("consumer: Clients.DynamoDB is required")
 	}
-	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel, ReplaceAttr: lambdaLogKeys}))
 	sc := sqsonce.Config{
 		KeyPrefix:  cfg.KeyPrefix,
 		TTL:        cfg.TTL,
@@ -111,4 +111,14 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 	return sqsonce.NewDynamoDB(store, ledger.Message(cfg.Keys), func(_ context.Context, e ledger.Event) (sqsonce.Effect, error) {
 		return ledger.Apply(cfg.LedgerTable, e), nil
 	}, sc)
+}
+
+// lambdaLogKeys names a record's time "timestamp", the key Lambda reads
+// (RFC 3339) when it filters JSON logs by level: a line without it counts
+// as INFO, and would be dropped at WARN or ERROR.
+func lambdaLogKeys(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		a.Key = "timestamp"
+	}
+	return a
 }
