@@ -1,10 +1,13 @@
 // Command sqsonce is the operator's tool for sqsonce: publish ledger events,
-// inspect an idempotency record, list and redrive a dead-letter queue, and
-// run the whole pipeline locally with `sqsonce demo`.
+// inspect an idempotency record, list and redrive a dead-letter queue (never
+// a message older than the idempotency TTL unless told), pause, resume and
+// show the status of the consumer's event source mappings, and run the whole
+// pipeline locally with `sqsonce demo`.
 //
 // Exit codes: 0 success, 1 failure (or an invariant the demo found violated,
-// or a record not found), 2 usage error, 130 interrupted by Ctrl-C (143 by
-// SIGTERM). Progress goes to stderr, results to stdout.
+// or a record not found, or messages left in the DLQ), 2 usage error, 130 interrupted by Ctrl-C (143 by
+// SIGTERM). Progress goes to stderr, results to stdout; a command that
+// fails prints no result.
 package main
 
 import (
