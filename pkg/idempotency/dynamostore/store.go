@@ -22,6 +22,10 @@ type Store struct {
 	l     Layout
 	txs   int                                              // transactions of one ClaimBatch or CommitBatch in flight
 	sleep func(ctx context.Context, d time.Duration) error // between contended attempts
+	// layout checks a composite layout against its table's layout item
+	// before the first request (api is then wrapped in a checkedAPI); nil
+	// for a table of its own.
+	layout *layoutCheck
 }
 
 var (
@@ -52,6 +56,11 @@ func WithTxConcurrency(n int) Option {
 const TxConcurrencyDefault = 4
 
 // New returns a Store on table through api (in practice a *dynamodb.Client).
+// It sends nothing: with a composite layout (Layout.SortKeyAttr), the
+// store's first request checks the layout against the table's layout item
+// first (see LayoutItemKey), and every request fails with a
+// *LayoutMismatchError (ErrLayoutMismatch) when they differ. Call
+// CheckLayout at start to fail there instead.
 func New(api API, table string, opts ...Option) (*Store, error) {
 	if api == nil {
 		return nil, &ConfigError{"api", "nil: give a DynamoDB client (dynamodb.NewFromConfig)"}
@@ -67,6 +76,10 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 	if err := s.l.validate(); err != nil {
 		return nil, err
 	}
+	if s.l.SortKeyAttr != "" {
+		s.layout = newLayoutCheck(api, table, s.l)
+		s.api = checkedAPI{API: api, check: s.layout}
+	}
 	if s.txs < 1 {
 		return nil, &ConfigError{"WithTxConcurrency", fmt.Sprintf("%d: must be at least 1", s.txs)}
 	}
@@ -75,6 +88,18 @@ func New(api API, table string, opts ...Option) (*Store, error) {
 
 // Layout is where the store keeps its records.
 func (s *Store) Layout() Layout { return s.l }
+
+// CheckLayout checks a composite layout against the table's layout item,
+// writing the item when the table has none: a *LayoutMismatchError
+// (ErrLayoutMismatch) names every field that differs. It costs one request,
+// once per Store (the store's first write does the same). A table of its
+// own has no layout item: nil, with no request.
+func (s *Store) CheckLayout(ctx context.Context) error {
+	if s.layout == nil {
+		return nil
+	}
+	return s.layout.ensure(ctx, true)
+}
 
 const claimCondition = "attribute_not_exists(#id) OR #exp < :now OR (#status = :inprogress AND #lease < :now_ms)"
 
