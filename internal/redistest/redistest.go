@@ -120,7 +120,8 @@ func (s *Server) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "server.log"), "--protected-mode", "no")
+		"--dir", s.dir, "--logfile", filepath.Join(s.dir, "server.log"), "--protected-mode", "no",
+		"--repl-diskless-sync-delay", "0") // a replica syncs at once, not after 5s
 	cmd.Args = append(cmd.Args, s.args...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
