@@ -6,13 +6,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
 
 // AttrFirstSentAt is the message attribute (a Number, epoch milliseconds)
 // in which the receive/send loop keeps a message's first send time on the
 // copy it sends, since SQS gives a copy a SentTimestamp of its own: a
-// message redriven, failed and dead-lettered again keeps its true age.
-const AttrFirstSentAt = "sqsonce-first-sent-at"
+// message redriven, failed and dead-lettered again keeps its true age. The
+// consumer's own DLQ send (sqsbatch.DLQ) sets it too.
+const AttrFirstSentAt = sqsbatch.AttrFirstSentAt
 
 // firstSentRoom is how many message attributes a message may have for the
 // loop to add AttrFirstSentAt: SQS allows 10, and sqsbatch.DLQ adds up to
@@ -21,7 +24,8 @@ const firstSentRoom = 7
 
 // FirstSent returns when m was first sent: its AttrFirstSentAt when it has
 // one, else its SentTimestamp (which a queue's redrive policy keeps when it
-// moves a message to the DLQ, but a consumer's own send to the DLQ does not).
+// moves a message to the DLQ; the consumer's own send to the DLQ carries
+// AttrFirstSentAt instead).
 // It reports false when m has neither (SentTimestamp is returned only when
 // asked for).
 func FirstSent(m types.Message) (time.Time, bool) {

@@ -22,6 +22,12 @@ const (
 	// AttrSourceMessageID holds the original message ID, when the message
 	// has room for it (SQS allows 10 attributes).
 	AttrSourceMessageID = "sqsonce-source-message-id"
+	// AttrFirstSentAt holds when the message was first sent (a Number,
+	// epoch milliseconds: its SentTimestamp, or the value it carried
+	// already), when the message has room for it, so that its age survives
+	// the send to the DLQ (sqsonce redrive refuses messages older than the
+	// idempotency TTL).
+	AttrFirstSentAt = "sqsonce-first-sent-at"
 
 	// MaxErrorAttrBytes bounds the AttrError value.
 	MaxErrorAttrBytes = 1024
@@ -76,6 +82,11 @@ func (d *DLQ) send(ctx context.Context, msg events.SQSMessage, cause error) erro
 	}
 	attrs[AttrError] = stringAttr(errorText(cause))
 	attrs[AttrErrorClass] = stringAttr(ClassOf(cause))
+	if sent := msg.Attributes["SentTimestamp"]; sent != "" && len(attrs) < maxMessageAttributes {
+		if _, ok := attrs[AttrFirstSentAt]; !ok {
+			attrs[AttrFirstSentAt] = types.MessageAttributeValue{DataType: aws.String("Number"), StringValue: aws.String(sent)}
+		}
+	}
 	if len(attrs) < maxMessageAttributes {
 		attrs[AttrSourceMessageID] = stringAttr(msg.MessageId)
 	}
