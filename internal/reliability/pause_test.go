@@ -1,8 +1,6 @@
 package reliability_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -11,10 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/awstest"
@@ -25,44 +20,6 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
-
-// localMapping creates, on the local Lambda API (moto), a function named
-// name and its SQS event source mapping for the queue queueARN, as the
-// template does in AWS, and returns the Lambda client and the mapping's
-// UUID. moto checks that the queue exists in its own process, so a
-// placeholder of the same name (and so the same ARN) is created there; no
-// message is ever sent to it.
-func localMapping(t *testing.T, name, queueARN string) (*lambda.Client, string) {
-	t.Helper()
-	ctx := context.Background()
-	cfg := awstest.Config(t)
-	lam := lambda.NewFromConfig(cfg)
-	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(name),
-		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`),
-	})
-	require.NoError(t, err)
-	var code bytes.Buffer
-	z := zip.NewWriter(&code)
-	_, err = z.Create("bootstrap")
-	require.NoError(t, err)
-	require.NoError(t, z.Close())
-	_, err = lam.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name), Role: role.Role.Arn, Runtime: lambdatypes.RuntimeProvidedal2023,
-		Handler: aws.String("bootstrap"), Code: &lambdatypes.FunctionCode{ZipFile: code.Bytes()},
-	})
-	require.NoError(t, err)
-	queueName := queueARN[strings.LastIndex(queueARN, ":")+1:]
-	placeholder := sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = lam.Options().BaseEndpoint })
-	_, err = placeholder.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName)})
-	require.NoError(t, err)
-	m, err := lam.CreateEventSourceMapping(ctx, &lambda.CreateEventSourceMappingInput{
-		FunctionName: aws.String(name), EventSourceArn: aws.String(queueARN), BatchSize: aws.Int32(10),
-		FunctionResponseTypes: []lambdatypes.FunctionResponseType{lambdatypes.FunctionResponseTypeReportBatchItemFailures},
-	})
-	require.NoError(t, err)
-	return lam, aws.ToString(m.UUID)
-}
 
 // TestLongStoreOutagePausesConsumption cuts the idempotency store (DynamoDB;
 // Valkey/Redis on the any-effect path) for at least ten times
@@ -120,8 +77,9 @@ func runPause(t *testing.T, tb tables, store outageStore) {
 	outage := time.Duration(sized(10, 20)*maxReceives*visibility) * time.Second
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: visibility, MaxReceiveCount: maxReceives})
-	fn := awstest.UniqueName("consumer")
-	lam, uuid := localMapping(t, fn, q.ARN)
+	fn := awstest.NewFunction(t)
+	uuid := aws.ToString(awstest.NewMapping(t, fn, q.ARN).UUID)
+	lam := awstest.Lambda(t)
 	proxy, err := faultproxy.Start(store.upstream(t))
 	require.NoError(t, err)
 	t.Cleanup(proxy.Close)
@@ -134,7 +92,7 @@ func runPause(t *testing.T, tb tables, store outageStore) {
 	send(t, client, q.URL, bodies)
 
 	env := consumerEnv(tb, q.DLQURL, append(store.env(proxy), "BREAK_AFTER=3", "CONCURRENCY=2",
-		"PAUSE_ON_STORE_OUTAGE=true", "PAUSE_AFTER="+pauseAfter, "AWS_LAMBDA_FUNCTION_NAME="+fn)...)
+		"PAUSE_ON_STORE_OUTAGE=true", "PAUSE_AFTER="+pauseAfter, "AWS_LAMBDA_FUNCTION_NAME="+fn.Name)...)
 	bootstrapPath := consumerBootstrap(t)
 	start := func() *worker {
 		return startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimout})
