@@ -92,7 +92,8 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context
 			outcomes[i].Err = errors.Join(errBatchClaimFailed, err)
 		}
 	}
-	ahead := &claimedAhead{claims: make(map[string]*aheadClaim, len(inputs))}
+	ahead := &claimedAhead{claims: make(map[string]*aheadClaim, len(inputs)), store: g.store}
+	ahead.bc, _ = g.store.(BatchCompleter)
 	for i, o := range outcomes {
 		c := &aheadClaim{in: inputs[i], rec: o.Record, err: o.Err, done: make(chan struct{})}
 		switch {
@@ -110,10 +111,17 @@ var errBatchClaimFailed = errors.New("idempotency: batch claim failed")
 // aheadKey keys a Guard's claims in a context, so guards never share them.
 type aheadKey struct{ g *Guard }
 
-// claimedAhead holds the outcomes of a ClaimAhead, each taken by one Do.
+// claimedAhead holds the outcomes of a ClaimAhead, each taken by one Do,
+// and the completions of those Dos waiting to be sent together (with a
+// store that implements BatchCompleter).
 type claimedAhead struct {
-	mu     sync.Mutex
-	claims map[string]*aheadClaim
+	store Store
+	bc    BatchCompleter // nil: each Do completes alone
+
+	mu      sync.Mutex
+	claims  map[string]*aheadClaim
+	running int   // Dos that took a claim and have not finished their work
+	open    *wave // completions waiting to be sent, nil when none
 }
 
 // aheadClaim is the batch claim of one key, and then the answer of the Do
@@ -124,6 +132,7 @@ type aheadClaim struct {
 	err     error
 	unknown bool // the store could not say: claim again with in.Token
 	taken   bool
+	left    bool // the Do that took it no longer counts as running
 
 	done   chan struct{} // closed by answer
 	result Result
@@ -146,6 +155,7 @@ func (a *claimedAhead) take(in ClaimInput) (c *aheadClaim, first bool) {
 		return nil, false
 	}
 	c.taken = true
+	a.running++
 	return c, true
 }
 
@@ -206,12 +216,13 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 // releaseConcurrency bounds the releases in flight at the end of a batch.
 const releaseConcurrency = 8
 
-// claimed returns the claim made ahead for in's key, if any, and whether
-// this call is the first to take it.
-func (g *Guard) claimed(ctx context.Context, in ClaimInput) (*aheadClaim, bool) {
+// claimed returns the claims made ahead for ctx's batch, the one for in's
+// key, if any, and whether this call is the first to take it.
+func (g *Guard) claimed(ctx context.Context, in ClaimInput) (*claimedAhead, *aheadClaim, bool) {
 	a, ok := ctx.Value(aheadKey{g}).(*claimedAhead)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	return a.take(in)
+	c, first := a.take(in)
+	return a, c, first
 }

@@ -68,7 +68,7 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 		}
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result, FromCache: true}, nil
 	}
-	ahead, first := g.claimed(ctx, in)
+	batch, ahead, first := g.claimed(ctx, in)
 	switch {
 	case ahead == nil:
 		rec, err := g.store.Claim(ctx, in)
@@ -84,6 +84,19 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 			ahead.answer(Result{}, errWorkPanicked)
 		}
 	}()
+	defer batch.leave(ahead)
+	if batch.bc != nil { // the completion waits for the batch's others, to go with them
+		inner := work
+		work = func(ctx context.Context) ([]byte, completion, error) {
+			data, _, err := inner(ctx)
+			if err != nil { // failed work is released, never completed: stop holding the others
+				batch.leave(ahead)
+			}
+			return data, func(ctx context.Context, key, token string, expiresAt time.Time) error {
+				return batch.complete(ctx, ahead, CompleteInput{Key: key, Token: token, Result: data, ExpiresAt: expiresAt})
+			}, err
+		}
+	}
 	rec, err := ahead.rec, ahead.err
 	if ahead.unknown { // the batch claim's answer was lost: claim again with its token
 		rec, err = g.store.Claim(ctx, ahead.in)

@@ -75,6 +75,11 @@ func (s *Store) Complete(ctx context.Context, key, token string, result []byte, 
 	if err := s.wait(ctx); err != nil {
 		return err
 	}
+	return s.completeLocked(key, token, result, expiresAt)
+}
+
+// completeLocked completes one claim; it takes s.mu.
+func (s *Store) completeLocked(key, token string, result []byte, expiresAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec, ok := s.records[key]; ok && rec.Status == idempotency.StatusCompleted && rec.Token == token {
@@ -141,6 +146,24 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 		out[i].Record, out[i].Err = s.claimLocked(c)
 	}
 	return out, nil
+}
+
+var _ idempotency.BatchCompleter = (*Store)(nil)
+
+// CompleteBatch implements idempotency.BatchCompleter: one wait for the
+// whole batch, then each input completed as Complete would.
+func (s *Store) CompleteBatch(ctx context.Context, in []idempotency.CompleteInput) []error {
+	out := make([]error, len(in))
+	if err := s.wait(ctx); err != nil {
+		for i := range out {
+			out[i] = err
+		}
+		return out
+	}
+	for i, c := range in {
+		out[i] = s.completeLocked(c.Key, c.Token, c.Result, c.ExpiresAt)
+	}
+	return out
 }
 
 // Write is a write to the store's own in-memory items, committed with a

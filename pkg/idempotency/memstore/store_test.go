@@ -32,3 +32,8 @@ func TestCommitConformance(t *testing.T) {
 			}
 		})
 }
+
+func TestCompleteBatchConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunCompleteBatch(t, func(*testing.T) storetest.CompleteStore { return memstore.New() })
+}
