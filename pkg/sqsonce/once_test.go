@@ -246,7 +246,11 @@ type settableClock struct {
 
 func (c *settableClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
-func (c *settableClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+func (c *settableClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
 
 // TestOnceTTL: a key is forgotten once its TTL has passed, and runs again.
 func TestOnceTTL(t *testing.T) {
