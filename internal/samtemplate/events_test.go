@@ -37,6 +37,8 @@ func TestEventFixtures(t *testing.T) {
 		{"redelivery.json", "EventsQueue", 1},
 		{"fifo-two-groups.json", "FifoEventsQueue", 6},
 		{"malformed.json", "EventsQueue", 8},
+		{"sns-envelope.json", "EventsQueue", 3},
+		{"eventbridge-envelope.json", "EventsQueue", 3},
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	require.NoError(t, err)
