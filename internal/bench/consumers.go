@@ -70,11 +70,11 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 			return nil, err
 		}
 		if c == Default {
-			return sqsonce.NewDynamoDB(store, msg, func(_ context.Context, e ledger.Event) (sqsonce.Effect, error) {
+			return sqsonce.NewDynamoDB(store, msg, func(_ context.Context, e ledger.Event) (sqsonce.Effect[ledger.Receipt], error) {
 				return ledger.Apply(tables.Ledger, e), nil
 			}, cfg)
 		}
-		return sqsonce.New(store, msg, func(ctx context.Context, e ledger.Event) ([]byte, error) {
+		return sqsonce.New(store, msg, func(ctx context.Context, e ledger.Event) (ledger.Receipt, error) {
 			return ledger.ApplyOnce(ctx, db, tables.Ledger, e)
 		}, cfg)
 	}

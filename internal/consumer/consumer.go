@@ -50,7 +50,7 @@ const redisCheckTimeout = 5 * time.Second
 // record, many events per transaction. With Valkey/Redis, which cannot
 // commit with DynamoDB, it is sqsonce.New with ledger.ApplyOnce as the effect.
 // Logs and metrics (Embedded Metric Format) go to out.
-func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
+func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler[ledger.Receipt], error) {
 	if clients.DynamoDB == nil {
 		return nil, errors.New("consumer: Clients.DynamoDB is required")
 	}
@@ -99,7 +99,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 			return nil, fmt.Errorf("consumer: idempotency store: %w", err)
 		}
 		sc.Concurrency = cfg.Concurrency
-		return sqsonce.New(store, ledger.Message(cfg.Keys), func(ctx context.Context, e ledger.Event) ([]byte, error) {
+		return sqsonce.New(store, ledger.Message(cfg.Keys), func(ctx context.Context, e ledger.Event) (ledger.Receipt, error) {
 			return ledger.ApplyOnce(ctx, clients.DynamoDB, cfg.LedgerTable, e)
 		}, sc)
 	}
@@ -108,7 +108,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqsonce.NewDynamoDB(store, ledger.Message(cfg.Keys), func(_ context.Context, e ledger.Event) (sqsonce.Effect, error) {
+	return sqsonce.NewDynamoDB(store, ledger.Message(cfg.Keys), func(_ context.Context, e ledger.Event) (sqsonce.Effect[ledger.Receipt], error) {
 		return ledger.Apply(cfg.LedgerTable, e), nil
 	}, sc)
 }

@@ -19,13 +19,14 @@ import (
 	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/ledger"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // stack is the real consumer on its own tables on the local AWS.
 type stack struct {
-	handler *sqsonce.Handler
+	handler *sqsonce.Handler[ledger.Receipt]
 	db      *dynamodb.Client
 	ledger  string
 	idem    string // the idempotency table

@@ -154,8 +154,8 @@ func TestConsumerOnRedisOutage(t *testing.T) {
 	report, err = st.handler.Process(ctx, during)
 	require.NoError(t, err)
 	require.Len(t, report.Response.BatchItemFailures, 20, "every record failed")
-	require.Positive(t, report.Report.Counts.Breaker, "the breaker failed records without running them")
-	require.Equal(t, 20, report.Report.Counts.Breaker+report.Counts.StoreFailed)
+	require.Positive(t, report.Counts.Breaker, "the breaker failed records without running them")
+	require.Equal(t, 20, report.Counts.Breaker+report.Counts.StoreFailed)
 	require.Zero(t, report.Counts.Executed, "nothing ran unclaimed")
 
 	server.Restart()

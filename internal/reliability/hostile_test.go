@@ -23,7 +23,7 @@ import (
 // own tables, with permanent failures sent to a real DLQ and logs captured.
 type app struct {
 	tables
-	proc   *sqsonce.Handler
+	proc   *sqsonce.Handler[ledger.Receipt]
 	sqs    *sqs.Client
 	dlqURL string
 	logs   *rie.Buffer
@@ -174,7 +174,7 @@ func TestTenThousandRecordBatch(t *testing.T) {
 	}
 	report, err := a.proc.Process(context.Background(), batch)
 	require.NoError(t, err)
-	c := report.Report.Counts
+	c := report.Counts
 	require.Equal(t, unique*copies, c.Records)
 	require.Equal(t, c.Records, c.Succeeded, "every record succeeded: %+v", c)
 	require.Empty(t, report.Response.BatchItemFailures)

@@ -43,25 +43,25 @@ func (s *stalledWrites) TransactWriteItems(ctx context.Context, in *dynamodb.Tra
 // traffic, with clock.
 var paths = []struct {
 	name string
-	make func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler
+	make func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler[ledger.Receipt]
 }{
-	{"dynamodb", func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler {
+	{"dynamodb", func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler[ledger.Receipt] {
 		store, err := dynamostore.New(dbOr(api, db), tb.idem)
 		require.NoError(t, err)
-		h, err := sqsonce.NewDynamoDB(store, ledgerMessage(), func(_ context.Context, e ledger.Event) (sqsonce.Effect, error) {
+		h, err := sqsonce.NewDynamoDB(store, ledgerMessage(), func(_ context.Context, e ledger.Event) (sqsonce.Effect[ledger.Receipt], error) {
 			return ledger.Apply(tb.ledger, e), nil
 		}, sqsonce.Config{KeyPrefix: keyPrefix, Clock: clock, Logger: quietLog()})
 		require.NoError(t, err)
 		return h
 	}},
-	{"any-effect", func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler {
+	{"any-effect", func(t *testing.T, tb tables, api *stalledWrites, db *dynamodb.Client, clock func() time.Time) *sqsonce.Handler[ledger.Receipt] {
 		store, err := dynamostore.New(db, tb.idem)
 		require.NoError(t, err)
 		writes := ledger.TransactWriter(db)
 		if api != nil {
 			writes = api
 		}
-		h, err := sqsonce.New(store, ledgerMessage(), func(ctx context.Context, e ledger.Event) ([]byte, error) {
+		h, err := sqsonce.New(store, ledgerMessage(), func(ctx context.Context, e ledger.Event) (ledger.Receipt, error) {
 			return ledger.ApplyOnce(ctx, writes, tb.ledger, e)
 		}, sqsonce.Config{KeyPrefix: keyPrefix, Clock: clock, Logger: quietLog()})
 		require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestStalledWorker(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // A's lease: 35s
 			defer cancel()
-			reportA, errA := make(chan sqsonce.Report, 1), make(chan error, 1)
+			reportA, errA := make(chan sqsonce.Report[ledger.Receipt], 1), make(chan error, 1)
 			go func() {
 				r, err := a.Process(ctx, batch("m-a"))
 				reportA <- r

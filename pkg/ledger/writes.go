@@ -43,9 +43,9 @@ func n(v int64) types.AttributeValue {
 // currency and time mean the event was applied (sqsonce.ErrAlreadyApplied),
 // anything else is a payload mismatch (permanent: the event id was reused
 // for another movement).
-func Apply(table string, e Event) sqsonce.Effect {
+func Apply(table string, e Event) sqsonce.Effect[Receipt] {
 	balance := map[string]types.AttributeValue{AttrAccount: s(e.Account), AttrEntry: s(BalanceEntry)}
-	return sqsonce.Effect{
+	return sqsonce.Effect[Receipt]{
 		Writes: []dynamostore.Write{
 			dynamostore.Put(&types.Put{
 				TableName:                aws.String(table),
@@ -90,13 +90,17 @@ func sameValue(a, b types.AttributeValue) bool {
 	return false
 }
 
-// Result is what the consumer stores as the idempotency result of an applied
-// event, and replays to duplicates: the amount applied, and nothing that
-// identifies the account or the event (the idempotency table holds hashes and
-// amounts only; the ledger is where business data lives).
-func Result(e Event) []byte {
-	return []byte(`{"applied":` + strconv.FormatInt(e.Amount, 10) + `}`)
+// Receipt is what the consumer stores as the idempotency result of an
+// applied event, and replays to duplicates: the amount applied, and nothing
+// that identifies the account or the event (the idempotency table holds
+// hashes and amounts only; the ledger is where business data lives). Stored
+// as JSON: {"applied":<amount>}.
+type Receipt struct {
+	Applied int64 `json:"applied"`
 }
+
+// Result is the Receipt of e.
+func Result(e Event) Receipt { return Receipt{Applied: e.Amount} }
 
 // TransactWriter is the DynamoDB call ApplyOnce makes.
 type TransactWriter interface {
@@ -110,7 +114,7 @@ type TransactWriter interface {
 // already (its result is returned), another one is a permanent payload
 // mismatch. So even when a worker dies between this write and its
 // completion, the redelivery applies nothing twice.
-func ApplyOnce(ctx context.Context, db TransactWriter, table string, e Event) ([]byte, error) {
+func ApplyOnce(ctx context.Context, db TransactWriter, table string, e Event) (Receipt, error) {
 	_, err := db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName:                           aws.String(table),
@@ -136,7 +140,7 @@ func ApplyOnce(ctx context.Context, db TransactWriter, table string, e Event) ([
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("apply event %s: %w", e.ID, err)
+		return Receipt{}, fmt.Errorf("apply event %s: %w", e.ID, err)
 	}
 	return Result(e), nil
 }

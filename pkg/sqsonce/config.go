@@ -59,10 +59,12 @@ type Config struct {
 	DLQ *sqsbatch.DLQ
 	// Logger receives one line per record. Default slog.Default().
 	Logger *slog.Logger
-	// Metrics, when set, receives each invocation's counts as Embedded
-	// Metric Format: the batch outcomes (sqsbatch) and the idempotency
-	// outcomes (see Counts).
+	// Metrics, when set, receives each invocation's Counts as one line of
+	// Embedded Metric Format.
 	Metrics *sqsbatch.EMF
+	// Codec encodes effects' results for the store and decodes the results
+	// replayed to duplicates. Default JSONCodec.
+	Codec Codec
 	// Pause, when set, stops consumption while the idempotency store is
 	// down: the function's event source mapping is disabled, and
 	// Handler.Probe enables it again once the store answers. Default nil:
@@ -102,6 +104,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.Codec == nil {
+		c.Codec = JSONCodec{}
 	}
 	if c.Pause != nil {
 		p := c.Pause.withDefaults()
@@ -167,7 +172,6 @@ func (c Config) batch() sqsbatch.Config {
 		BreakAfter:   max(c.BreakAfter, 0),
 		IsOutage:     func(err error) bool { return errors.Is(err, idempotency.ErrStoreFailed) },
 		Logger:       c.Logger,
-		Metrics:      c.Metrics,
 		Now:          c.Clock,
 	}
 }

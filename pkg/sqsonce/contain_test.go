@@ -23,13 +23,13 @@ import (
 // holds the bad message "bad" alone, group B two good ones, group C one.
 // With BreakAfter 1, a bad message taken for a store failure would open the
 // breaker after the first wave and stop B2.
-func containment(t *testing.T, o orders, msg sqsonce.Message[order], fn sqsonce.DynamoDBFunc[order]) sqsonce.Report {
+func containment(t *testing.T, o orders, msg sqsonce.Message[order], fn sqsonce.DynamoDBFunc[order, orderReceipt]) sqsonce.Report[orderReceipt] {
 	t.Helper()
 	h, err := sqsonce.NewDynamoDB(o.store, msg, fn, sqsonce.Config{
 		KeyPrefix: "orders", BreakAfter: 1, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
-	var report sqsonce.Report
+	var report sqsonce.Report[orderReceipt]
 	require.NotPanics(t, func() {
 		report, err = h.Process(context.Background(), batch(fifoARN,
 			rec{msgID: "A1", group: "A", o: order{"bad", "x", 1}},
@@ -44,7 +44,7 @@ func containment(t *testing.T, o orders, msg sqsonce.Message[order], fn sqsonce.
 	require.Equal(t, "2", o.reserved(t, "x"))
 	require.Equal(t, "1", o.reserved(t, "y"))
 	require.Zero(t, report.Counts.StoreFailed, "not a store failure")
-	require.Zero(t, report.Report.Counts.Breaker)
+	require.Zero(t, report.Counts.Breaker)
 	return report
 }
 
@@ -93,9 +93,9 @@ func TestDynamoDBInvalidWriteFailsOnlyItsMessage(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			o := newOrders(t, nil)
-			report := containment(t, o, orderJSON(nil), func(ctx context.Context, ord order) (sqsonce.Effect, error) {
+			report := containment(t, o, orderJSON(nil), func(ctx context.Context, ord order) (sqsonce.Effect[orderReceipt], error) {
 				if ord.ID == "bad" {
-					return sqsonce.Effect{Writes: tc.writes}, nil
+					return sqsonce.Effect[orderReceipt]{Writes: tc.writes}, nil
 				}
 				return o.effect(ctx, ord)
 			})
@@ -120,7 +120,7 @@ func TestDynamoDBPanicFailsOnlyItsRecord(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		msg  func() sqsonce.Message[order]
-		fn   func(o orders) sqsonce.DynamoDBFunc[order]
+		fn   func(o orders) sqsonce.DynamoDBFunc[order, orderReceipt]
 	}{
 		{name: "decode", msg: func() sqsonce.Message[order] {
 			return orderJSON(func(o order) error { boom(o); return nil })
@@ -133,15 +133,18 @@ func TestDynamoDBPanicFailsOnlyItsRecord(t *testing.T) {
 			m.Payload = func(msg events.SQSMessage, o order) []byte { boom(o); return []byte(msg.Body) }
 			return m
 		}},
-		{name: "effect", fn: func(o orders) sqsonce.DynamoDBFunc[order] {
-			return func(ctx context.Context, ord order) (sqsonce.Effect, error) { boom(ord); return o.effect(ctx, ord) }
+		{name: "effect", fn: func(o orders) sqsonce.DynamoDBFunc[order, orderReceipt] {
+			return func(ctx context.Context, ord order) (sqsonce.Effect[orderReceipt], error) {
+				boom(ord)
+				return o.effect(ctx, ord)
+			}
 		}},
-		{name: "condition failed", fn: func(o orders) sqsonce.DynamoDBFunc[order] {
-			return func(ctx context.Context, ord order) (sqsonce.Effect, error) {
+		{name: "condition failed", fn: func(o orders) sqsonce.DynamoDBFunc[order, orderReceipt] {
+			return func(ctx context.Context, ord order) (sqsonce.Effect[orderReceipt], error) {
 				if ord.ID != "bad" {
 					return o.effect(ctx, ord)
 				}
-				return sqsonce.Effect{
+				return sqsonce.Effect[orderReceipt]{
 					Writes: []dynamostore.Write{dynamostore.Check(&types.ConditionCheck{
 						TableName: aws.String(o.table), Key: map[string]types.AttributeValue{"account": str("orders"), "entry": str("absent")},
 						ConditionExpression: aws.String("attribute_exists(#e)"), ExpressionAttributeNames: map[string]string{"#e": "entry"},

@@ -2,11 +2,29 @@ package sqsonce
 
 import "github.com/sqsonce/sqsonce/pkg/sqsbatch"
 
-// Counts counts a Handler's idempotency outcomes, for one batch
-// (Report.Counts) or all so far (Handler.Totals). With Config.Metrics they
-// are written as Embedded Metric Format, one metric per field, named like
-// it. A record's delivery counts once, in one field.
+// Counts counts a Handler's records, for one batch (Report.Counts) or all
+// so far (Handler.Totals): by outcome in the batch (the first group, which
+// sums to the unique records: Records minus Duplicates), and, for the
+// records that reached the idempotency layer, by what it did (the second
+// group). With Config.Metrics they are written as one line of Embedded
+// Metric Format per invocation, one metric per field, named like it.
 type Counts struct {
+	Invocations int // batches processed
+	Records     int // records received, duplicates included
+	Duplicates  int // records whose message ID appeared earlier in the batch
+	Reported    int // records listed in batchItemFailures
+
+	Succeeded int // the effect ran or was replayed
+	Failed    int // failed, delivered again
+	Permanent int // failed for good, left to the queue's redrive policy (no Config.DLQ)
+	SentToDLQ int // failed for good and sent to Config.DLQ
+	DLQFailed int // failed for good, and the send to Config.DLQ failed
+	Panicked  int // a function panicked
+	Skipped   int // not run: an earlier record of its FIFO group failed
+	Deadline  int // not run: the safety margin before the Lambda deadline was reached
+	Breaker   int // not run: the breaker was open
+	Abandoned int // still running at the deadline, reported failed
+
 	Executed        int // the effect was applied by this delivery
 	Replayed        int // a duplicate: the stored result was replayed
 	AlreadyApplied  int // the effect's writes were found done (NewDynamoDB's ConditionFailed)
@@ -22,31 +40,50 @@ type Counts struct {
 	DecodeFailed    int // the decoder failed and asked for a retry (Retryable): retried later
 }
 
-func (c *Counts) fields() []*int {
-	return []*int{&c.Executed, &c.Replayed, &c.AlreadyApplied, &c.Invalid, &c.PayloadMismatch, &c.InProgress,
-		&c.StoreFailed, &c.Contended, &c.LeaseLost, &c.ConditionFailed, &c.EffectFailed,
-		&c.InvalidWrite, &c.DecodeFailed}
+// counters lists c's fields with their metric names, in a fixed order.
+func (c *Counts) counters() []struct {
+	name  string
+	value *int
+} {
+	return []struct {
+		name  string
+		value *int
+	}{
+		{"Invocations", &c.Invocations}, {"Records", &c.Records}, {"Duplicates", &c.Duplicates}, {"Reported", &c.Reported},
+		{"Succeeded", &c.Succeeded}, {"Failed", &c.Failed}, {"Permanent", &c.Permanent}, {"SentToDLQ", &c.SentToDLQ},
+		{"DLQFailed", &c.DLQFailed}, {"Panicked", &c.Panicked}, {"Skipped", &c.Skipped}, {"Deadline", &c.Deadline},
+		{"Breaker", &c.Breaker}, {"Abandoned", &c.Abandoned},
+		{"Executed", &c.Executed}, {"Replayed", &c.Replayed}, {"AlreadyApplied", &c.AlreadyApplied},
+		{"Invalid", &c.Invalid}, {"PayloadMismatch", &c.PayloadMismatch}, {"InProgress", &c.InProgress},
+		{"StoreFailed", &c.StoreFailed}, {"Contended", &c.Contended}, {"LeaseLost", &c.LeaseLost},
+		{"ConditionFailed", &c.ConditionFailed}, {"EffectFailed", &c.EffectFailed},
+		{"InvalidWrite", &c.InvalidWrite}, {"DecodeFailed", &c.DecodeFailed},
+	}
 }
-
-var countNames = []string{"Executed", "Replayed", "AlreadyApplied", "Invalid", "PayloadMismatch", "InProgress",
-	"StoreFailed", "Contended", "LeaseLost", "ConditionFailed", "EffectFailed",
-	"InvalidWrite", "DecodeFailed"}
 
 // Add returns the sum of c and o, field by field.
 func (c Counts) Add(o Counts) Counts {
 	sum := c
-	mine, theirs := sum.fields(), o.fields()
+	mine, theirs := sum.counters(), o.counters()
 	for i := range mine {
-		*mine[i] += *theirs[i]
+		*mine[i].value += *theirs[i].value
 	}
 	return sum
 }
 
+// withBatch returns c with the batch outcomes of b.
+func (c Counts) withBatch(b sqsbatch.Counts) Counts {
+	c.Invocations, c.Records, c.Duplicates, c.Reported = b.Invocations, b.Records, b.Duplicates, b.Reported
+	c.Succeeded, c.Failed, c.Permanent, c.SentToDLQ, c.DLQFailed = b.Succeeded, b.Failed, b.Permanent, b.SentToDLQ, b.DLQFailed
+	c.Panicked, c.Skipped, c.Deadline, c.Breaker, c.Abandoned = b.Panicked, b.Skipped, b.Deadline, b.Breaker, b.Abandoned
+	return c
+}
+
 func (c Counts) metrics() []sqsbatch.Metric {
-	fs := c.fields()
-	out := make([]sqsbatch.Metric, len(fs))
-	for i, f := range fs {
-		out[i] = sqsbatch.Metric{Name: countNames[i], Value: *f}
+	cs := c.counters()
+	out := make([]sqsbatch.Metric, len(cs))
+	for i, f := range cs {
+		out[i] = sqsbatch.Metric{Name: f.name, Value: *f.value}
 	}
 	return out
 }

@@ -13,8 +13,9 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
 
-// Effect is what one message does to DynamoDB, for NewDynamoDB.
-type Effect struct {
+// Effect is what one message does to DynamoDB, for NewDynamoDB, and the
+// result it stores.
+type Effect[R any] struct {
 	// Writes apply the message. They commit in one transaction with the
 	// message's idempotency record, or not at all. Build them with
 	// dynamostore.Put, Update, Delete, Check and Add; Adds (counters) to one
@@ -24,8 +25,9 @@ type Effect struct {
 	// transaction holds, two writes to one item, a ValidationError) fail
 	// this message alone, permanently, with class ClassInvalidWrite.
 	Writes []dynamostore.Write
-	// Result is stored with the record and replayed to duplicates.
-	Result []byte
+	// Result is stored with the record (encoded with Config.Codec) and
+	// replayed to duplicates.
+	Result R
 	// ConditionFailed judges a write whose own condition failed (Writes[write];
 	// existing is the item as it is, or nil if it does not exist): nothing of
 	// the message was written. Return ErrAlreadyApplied when existing shows
@@ -45,7 +47,7 @@ var ErrAlreadyApplied = errors.New("sqsonce: effect already applied")
 // that apply it. It should only compute them; they commit after it returns.
 // An error fails the record; a sqsbatch.Permanent error sends it to the DLQ.
 // A panic fails only its own record (sqsbatch.OutcomePanicked).
-type DynamoDBFunc[T any] func(ctx context.Context, body T) (Effect, error)
+type DynamoDBFunc[T, R any] func(ctx context.Context, body T) (Effect[R], error)
 
 // NewDynamoDB returns a Handler whose effects are DynamoDB writes, applied
 // once per idempotency key: each message's writes commit together with its
@@ -60,19 +62,19 @@ type DynamoDBFunc[T any] func(ctx context.Context, body T) (Effect, error)
 // record and the writes are one atomic step. A key held INPROGRESS by a
 // live claim of another worker (a New handler on the same KeyPrefix) blocks
 // the message; an expired claim is taken over.
-func NewDynamoDB[T any](store *dynamostore.Store, msg Message[T], fn DynamoDBFunc[T], cfg Config) (*Handler, error) {
+func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDBFunc[T, R], cfg Config, opts ...Option[R]) (*Handler[R], error) {
 	if fn == nil {
 		return nil, &ConfigError{"fn", "nil: give the function that returns a message's writes"}
 	}
 	if store == nil {
 		return nil, &ConfigError{"store", "nil: give a dynamostore.Store"}
 	}
-	h, g, err := newHandler(store, msg, cfg)
+	h, g, err := newHandler(store, msg, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
 	h.proc, err = sqsbatch.NewBatch(func(ctx context.Context, msgs []events.SQSMessage) []error {
-		return h.commitWave(ctx, g, msgs, func(ctx context.Context, body any) (Effect, error) { return fn(ctx, body.(T)) })
+		return h.commitWave(ctx, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
 	}, h.cfg.batch())
 	if err != nil {
 		return nil, err
@@ -84,25 +86,25 @@ func NewDynamoDB[T any](store *dynamostore.Store, msg Message[T], fn DynamoDBFun
 // in the effect's functions (fn, Effect.ConditionFailed) fails only its own
 // record, with a *sqsbatch.PanicError; an effect whose writes DynamoDB
 // refuses fails alone, permanently (invalidWrite).
-func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect, error)) []error {
+func (h *Handler[R]) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
 	errs := make([]error, len(msgs))
 	var items []idempotency.TxItem[dynamostore.Write]
 	var at []int // msgs index of each item
-	var effects []Effect
+	var effects []Effect[R]
 	var inv *invocation
 	for i, m := range msgs {
 		var r record
 		r, inv = h.read(ctx, m)
 		if r.err != nil {
-			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, r.err)
+			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 			continue
 		}
-		eff, err := recovered(func() (Effect, error) { return effectOf(ctx, r.body) })
+		eff, err := recovered(func() (Effect[R], error) { return effectOf(ctx, r.body) })
 		if err != nil {
-			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, false, err)
+			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, nil, false, err)
 			continue
 		}
-		items = append(items, idempotency.TxItem[dynamostore.Write]{Key: r.key, Payload: r.payload, Result: eff.Result, Writes: eff.Writes})
+		items = append(items, idempotency.TxItem[dynamostore.Write]{Key: r.key, Payload: r.payload, Result: h.encode(ctx, m, eff.Result), Writes: eff.Writes})
 		at = append(at, i)
 		effects = append(effects, eff)
 	}
@@ -112,25 +114,26 @@ func (h *Handler) commitWave(ctx context.Context, g *idempotency.Guard, msgs []e
 	// Effects whose writes were found applied are completed without them.
 	var done []idempotency.TxItem[dynamostore.Write]
 	var doneAt []int
+	var doneValue []any
 	for k, res := range idempotency.CommitBatch(ctx, g, items) {
 		i := at[k]
 		var wce *idempotency.WriteConditionError
 		if !errors.As(res.Err, &wce) {
-			errs[i] = h.settle(ctx, inv, msgs[i], res.Result, false, invalidWrite(res.Err))
+			errs[i] = h.settle(ctx, inv, msgs[i], res.Result, effects[k].Result, false, invalidWrite(res.Err))
 			continue
 		}
 		verdict := judgeCondition(effects[k], wce)
 		if errors.Is(verdict, ErrAlreadyApplied) {
 			it := items[k]
 			it.Writes = nil
-			done, doneAt = append(done, it), append(doneAt, i)
+			done, doneAt, doneValue = append(done, it), append(doneAt, i), append(doneValue, effects[k].Result)
 			continue
 		}
-		errs[i] = h.settle(ctx, inv, msgs[i], idempotency.Result{}, false, verdict)
+		errs[i] = h.settle(ctx, inv, msgs[i], idempotency.Result{}, nil, false, verdict)
 	}
 	for k, res := range idempotency.CommitBatch(ctx, g, done) {
 		i := doneAt[k]
-		errs[i] = h.settle(ctx, inv, msgs[i], res.Result, res.Err == nil && res.Result.Outcome == idempotency.OutcomeExecuted, res.Err)
+		errs[i] = h.settle(ctx, inv, msgs[i], res.Result, doneValue[k], res.Err == nil && res.Result.Outcome == idempotency.OutcomeExecuted, res.Err)
 	}
 	return errs
 }
@@ -152,7 +155,7 @@ func invalidWrite(err error) error {
 }
 
 // judgeCondition asks an effect what its failed write condition means.
-func judgeCondition(eff Effect, wce *idempotency.WriteConditionError) error {
+func judgeCondition[R any](eff Effect[R], wce *idempotency.WriteConditionError) error {
 	existing, _ := wce.Existing.(map[string]types.AttributeValue)
 	cause := fmt.Errorf("write %d of the effect: its condition failed", wce.Index)
 	if eff.ConditionFailed == nil {

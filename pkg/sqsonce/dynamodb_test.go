@@ -206,7 +206,7 @@ func TestDynamoDBContentionIsNotAnOutage(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, []string{"A1", "B1"}, failures(report))
 			require.Equal(t, 2, report.Counts.Contended)
-			require.Zero(t, report.Report.Counts.Breaker)
+			require.Zero(t, report.Counts.Breaker)
 			require.Greater(t, api.calls.Load(), int32(1), "retried")
 		})
 	}

@@ -10,10 +10,11 @@ import (
 )
 
 // EffectFunc is the effect of one message, for New. It returns the result
-// stored for (and replayed to) the message's duplicates; nil is a valid
-// result. An error fails the record, which SQS delivers again; a
-// sqsbatch.Permanent error sends it to the DLQ. It must honour ctx.
-type EffectFunc[T any] func(ctx context.Context, body T) ([]byte, error)
+// stored (encoded with Config.Codec) and replayed to the message's
+// duplicates; use struct{} when there is none. An error fails the record,
+// which SQS delivers again; a sqsbatch.Permanent error sends it to the
+// DLQ. It must honour ctx.
+type EffectFunc[T, R any] func(ctx context.Context, body T) (R, error)
 
 // New returns a Handler that runs fn once per idempotency key, for any
 // effect. Each batch's keys are claimed in one request before its records
@@ -22,11 +23,11 @@ type EffectFunc[T any] func(ctx context.Context, body T) ([]byte, error)
 // completion; a duplicate costs nothing beyond its share of the batch claim.
 // The claim's lease lasts the invocation plus a margin, and a completion
 // after the lease was taken over is refused (ErrLeaseLost), never written.
-func New[T any](store idempotency.Store, msg Message[T], fn EffectFunc[T], cfg Config) (*Handler, error) {
+func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R], cfg Config, opts ...Option[R]) (*Handler[R], error) {
 	if fn == nil {
 		return nil, &ConfigError{"fn", "nil: give the effect to run"}
 	}
-	h, g, err := newHandler(store, msg, cfg)
+	h, g, err := newHandler(store, msg, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -42,15 +43,21 @@ func New[T any](store idempotency.Store, msg Message[T], fn EffectFunc[T], cfg C
 	h.proc, err = sqsbatch.New(func(ctx context.Context, m events.SQSMessage) error {
 		r, inv := h.read(ctx, m)
 		if r.err != nil {
-			return h.settle(ctx, inv, m, idempotency.Result{}, false, r.err)
+			return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 		}
 		if by, ok := sqsbatch.FinishBy(ctx); ok {
 			ctx = idempotency.WithFinishBy(ctx, by)
 		}
+		var value any
 		res, err := g.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
-			return fn(ctx, r.body.(T))
+			v, err := fn(ctx, r.body.(T))
+			if err != nil {
+				return nil, err
+			}
+			value = v
+			return h.encode(ctx, m, v), nil
 		})
-		return h.settle(ctx, inv, m, res, false, err)
+		return h.settle(ctx, inv, m, res, value, false, err)
 	}, h.cfg.batch())
 	if err != nil {
 		return nil, err
@@ -59,7 +66,7 @@ func New[T any](store idempotency.Store, msg Message[T], fn EffectFunc[T], cfg C
 }
 
 // newHandler checks the configuration shared by New and NewDynamoDB.
-func newHandler[T any](store idempotency.Store, msg Message[T], cfg Config) (*Handler, *idempotency.Guard, error) {
+func newHandler[T, R any](store idempotency.Store, msg Message[T], cfg Config, opts []Option[R]) (*Handler[R], *idempotency.Guard, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, nil, err
@@ -72,7 +79,10 @@ func newHandler[T any](store idempotency.Store, msg Message[T], cfg Config) (*Ha
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &Handler{cfg: cfg, prepare: read, store: store}
+	h := &Handler[R]{cfg: cfg, prepare: read, store: store}
+	for _, o := range opts {
+		o(&h.hooks)
+	}
 	if cfg.Pause != nil {
 		h.pauser = &pauser{cfg: *cfg.Pause, now: cfg.Clock}
 	}
@@ -80,4 +90,16 @@ func newHandler[T any](store idempotency.Store, msg Message[T], cfg Config) (*Ha
 		h.backoff = &backoff{cfg: *cfg.Backoff}
 	}
 	return h, g, nil
+}
+
+// encode encodes an effect's result for the store. The effect has run by
+// then, so a result that does not encode is logged and stored as none,
+// never a failure that would run the effect again.
+func (h *Handler[R]) encode(ctx context.Context, msg events.SQSMessage, r R) []byte {
+	data, err := encodeResult(h.cfg.Codec, r)
+	if err != nil {
+		h.cfg.Logger.ErrorContext(ctx, "sqsonce: the effect's result does not encode; it is stored as none",
+			"message_id", msg.MessageId, "error", err.Error())
+	}
+	return data
 }

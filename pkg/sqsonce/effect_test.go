@@ -24,21 +24,32 @@ func quiet() *slog.Logger { return slog.New(slog.NewJSONHandler(io.Discard, nil)
 var byID = sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID }))
 
 // Twins in one batch (a producer retry: same key, new message) are both
-// answered in the invocation: one executes, the other replays its result.
+// answered in the invocation: one executes, the other gets its result back,
+// typed.
 func TestNewAnswersTwinsInOneBatch(t *testing.T) {
 	t.Parallel()
 	var runs atomic.Int32
-	h, err := sqsonce.New(memstore.New(), byID, func(_ context.Context, o order) ([]byte, error) {
+	h, err := sqsonce.New(memstore.New(), byID, func(_ context.Context, o order) (string, error) {
 		runs.Add(1)
-		return []byte("sent " + o.ID), nil
+		return "sent " + o.ID, nil
 	}, sqsonce.Config{KeyPrefix: "mail", Logger: quiet()})
 	require.NoError(t, err)
 	report, err := h.Process(context.Background(), batch(standardARN,
 		rec{msgID: "m1", o: order{"o1", "x", 1}}, rec{msgID: "m2", o: order{"o1", "x", 1}}, rec{msgID: "m3", o: order{"o2", "x", 1}}))
 	require.NoError(t, err)
 	require.Empty(t, failures(report))
-	require.Equal(t, sqsonce.Counts{Executed: 2, Replayed: 1}, report.Counts)
+	require.Equal(t, sqsonce.Counts{Invocations: 1, Records: 3, Succeeded: 3, Executed: 2, Replayed: 1}, report.Counts)
 	require.EqualValues(t, 2, runs.Load())
+	twins := map[sqsonce.Idempotency]string{}
+	for _, r := range report.Records[:2] {
+		require.Equal(t, "o1", r.Key)
+		twins[r.Idempotency] = r.Result
+	}
+	require.Equal(t, map[sqsonce.Idempotency]string{sqsonce.IdempotencyExecuted: "sent o1", sqsonce.IdempotencyReplayed: "sent o1"}, twins,
+		"one twin executes, the other gets the result it stored back, decoded")
+	last, ok := report.Record("m3")
+	require.True(t, ok)
+	require.Equal(t, sqsonce.Record[string]{MessageID: "m3", Key: "o2", Outcome: sqsbatch.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: "sent o2"}, last)
 }
 
 // Bad input is never dropped: an undecodable body, a missing key and a key

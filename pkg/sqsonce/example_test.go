@@ -64,9 +64,9 @@ func ExampleNewDynamoDB() {
 
 	store, _ := dynamostore.New(db, idemTable)
 	h, err := sqsonce.NewDynamoDB(store, sqsonce.JSON(sqsonce.BodyKey(func(o Order) string { return o.ID })),
-		func(ctx context.Context, o Order) (sqsonce.Effect, error) {
+		func(ctx context.Context, o Order) (sqsonce.Effect[struct{}], error) {
 			key := map[string]types.AttributeValue{"item": &types.AttributeValueMemberS{Value: o.Item}}
-			return sqsonce.Effect{Writes: []dynamostore.Write{dynamostore.Add(stockTable, key, "reserved", o.Qty)}}, nil
+			return sqsonce.Effect[struct{}]{Writes: []dynamostore.Write{dynamostore.Add(stockTable, key, "reserved", o.Qty)}}, nil
 		},
 		sqsonce.Config{KeyPrefix: "orders", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -90,8 +90,8 @@ func Example_lambdaStart() {
 		func(ctx context.Context, s Signup) ([]byte, error) { return nil, nil /* sendMail(ctx, s.Email) */ },
 		sqsonce.Config{KeyPrefix: "welcome-mails"})
 	orders, _ := sqsonce.NewDynamoDB(store, sqsonce.JSON(sqsonce.BodyKey(func(o Order) string { return o.ID })),
-		func(ctx context.Context, o Order) (sqsonce.Effect, error) {
-			return sqsonce.Effect{}, nil /* the order's writes */
+		func(ctx context.Context, o Order) (sqsonce.Effect[struct{}], error) {
+			return sqsonce.Effect[struct{}]{}, nil /* the order's writes */
 		},
 		sqsonce.Config{KeyPrefix: "orders"})
 	lambda.Start(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {

@@ -12,10 +12,10 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 )
 
-// Handler is an exactly-once Lambda SQS handler, made by New or
-// NewDynamoDB. It is safe for concurrent use; build it once per execution
-// environment, outside the handler.
-type Handler struct {
+// Handler is an exactly-once Lambda SQS handler whose effects have results
+// of type R, made by New or NewDynamoDB. It is safe for concurrent use;
+// build it once per execution environment, outside the handler.
+type Handler[R any] struct {
 	cfg    Config
 	proc   *sqsbatch.Processor
 	before func(ctx context.Context, recs []record) (context.Context, func()) // runs before the batch; its func after
@@ -26,6 +26,7 @@ type Handler struct {
 	health  health
 	pauser  *pauser  // nil without Config.Pause
 	backoff *backoff // nil without Config.Backoff
+	hooks   hooks[R]
 
 	mu     sync.Mutex
 	totals Counts
@@ -33,21 +34,17 @@ type Handler struct {
 
 // Handle has the signature lambda.Start expects for an SQS event source
 // mapping with ReportBatchItemFailures.
-func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+func (h *Handler[R]) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	r, err := h.Process(ctx, ev)
 	return r.Response, err
 }
 
-// Report is what became of one batch.
-type Report struct {
-	sqsbatch.Report
-	// Counts counts the batch's idempotency outcomes.
-	Counts Counts
-}
-
-// Process runs a batch and reports what became of every record.
-func (h *Handler) Process(ctx context.Context, ev events.SQSEvent) (Report, error) {
-	inv := &invocation{recs: make(map[string]record, len(ev.Records))}
+// Process runs a batch and reports what became of every record. Its error
+// is nil unless the whole batch must be retried: a record without a
+// message ID (sqsbatch.ErrMissingMessageID), or the OnBatchFailed hook's
+// error.
+func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R], error) {
+	inv := &invocation{recs: make(map[string]record, len(ev.Records)), notes: map[string]note{}}
 	recs := make([]record, 0, len(ev.Records))
 	for _, msg := range ev.Records {
 		if _, seen := inv.recs[msg.MessageId]; seen || msg.MessageId == "" {
@@ -66,22 +63,29 @@ func (h *Handler) Process(ctx context.Context, ev events.SQSEvent) (Report, erro
 	r, err := h.proc.Process(ctx, ev)
 	after()
 	inv.mu.Lock()
-	counts := inv.counts
+	counts := inv.counts.withBatch(r.Counts)
 	inv.mu.Unlock()
 	h.containOutage(ctx, ev, r, counts, began)
+	report := h.report(ev, r, inv, counts)
 	h.mu.Lock()
 	h.totals = h.totals.Add(counts)
 	h.mu.Unlock()
-	if h.cfg.Metrics != nil {
-		if werr := h.cfg.Metrics.WriteMetrics(h.cfg.Clock(), counts.metrics()...); werr != nil {
-			h.cfg.Logger.ErrorContext(ctx, "sqsonce: write metrics", "error", werr.Error())
+	h.writeMetrics(ctx, counts.metrics()...)
+	if h.hooks.onRecord != nil {
+		for _, rec := range report.Records {
+			h.hooks.onRecord(ctx, rec)
 		}
 	}
-	return Report{Report: r, Counts: counts}, err
+	if err == nil && h.hooks.onBatchFailed != nil && len(report.Records) > 0 && counts.Reported == len(report.Records) {
+		if herr := h.hooks.onBatchFailed(ctx, report); herr != nil {
+			err = fmt.Errorf("sqsonce: all %d records of the batch failed: %w", len(report.Records), herr)
+		}
+	}
+	return report, err
 }
 
-// Totals returns the idempotency outcomes of every batch so far.
-func (h *Handler) Totals() Counts {
+// Totals returns the counts of every batch so far.
+func (h *Handler[R]) Totals() Counts {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.totals
@@ -102,6 +106,16 @@ type invocation struct {
 
 	mu     sync.Mutex
 	counts Counts
+	notes  map[string]note // by message ID: how each record that ran ended
+}
+
+// note is how a record that ran ended, for its Record in the Report.
+type note struct {
+	idempotency Idempotency
+	data        []byte // the stored result (replays), or the encoded one
+	value       any    // the effect's own result R, when it ran here
+	fromCache   bool
+	err         error
 }
 
 type invocationKey struct{}
@@ -112,7 +126,7 @@ func invocationOf(ctx context.Context) *invocation {
 }
 
 // read returns the prepared record of msg (preparing it if it was not).
-func (h *Handler) read(ctx context.Context, msg events.SQSMessage) (record, *invocation) {
+func (h *Handler[R]) read(ctx context.Context, msg events.SQSMessage) (record, *invocation) {
 	inv := invocationOf(ctx)
 	if inv == nil {
 		inv = &invocation{}
@@ -142,22 +156,40 @@ const (
 
 // settle counts and logs a record's outcome and turns it into the error the
 // batch processor reports (nil on success).
-func (h *Handler) settle(ctx context.Context, inv *invocation, msg events.SQSMessage, res idempotency.Result, already bool, err error) error {
+func (h *Handler[R]) settle(ctx context.Context, inv *invocation, msg events.SQSMessage, res idempotency.Result, value any, already bool, err error) error {
+	err = h.judge(ctx, inv, msg, res, value, already, err)
+	if err != nil {
+		inv.mu.Lock()
+		inv.notes[msg.MessageId] = note{err: err}
+		inv.mu.Unlock()
+	}
+	return err
+}
+
+// judge counts and logs a record's outcome and returns its error.
+func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSMessage, res idempotency.Result, value any, already bool, err error) error {
 	log := h.cfg.Logger.With("message_id", msg.MessageId)
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	c := &inv.counts
+	ok := note{data: res.Data, value: value, fromCache: res.FromCache}
 	switch {
 	case err == nil && already:
 		c.AlreadyApplied++
+		ok.idempotency = IdempotencyAlreadyApplied
+		inv.notes[msg.MessageId] = ok
 		log.InfoContext(ctx, "sqsonce: effect already applied", "idempotency", "already-applied")
 		return nil
 	case err == nil && res.Outcome == idempotency.OutcomeReplayed:
 		c.Replayed++
+		ok.idempotency, ok.value = IdempotencyReplayed, nil
+		inv.notes[msg.MessageId] = ok
 		log.InfoContext(ctx, "sqsonce: duplicate suppressed", "idempotency", "replayed", "from_cache", res.FromCache)
 		return nil
 	case err == nil:
 		c.Executed++
+		ok.idempotency = IdempotencyExecuted
+		inv.notes[msg.MessageId] = ok
 		log.InfoContext(ctx, "sqsonce: effect applied", "idempotency", "executed")
 		return nil
 	}

@@ -42,8 +42,8 @@ func (h *health) reset() {
 
 // storeSeen says what a batch's counts show of the store: whether it
 // failed, and whether it answered at least one call.
-func storeSeen(c Counts, breakerStopped int) (failed, answered bool) {
-	failed = c.StoreFailed > 0 || breakerStopped > 0
+func storeSeen(c Counts) (failed, answered bool) {
+	failed = c.StoreFailed > 0 || c.Breaker > 0
 	answered = c.Executed+c.Replayed+c.AlreadyApplied+c.PayloadMismatch+c.InProgress+c.Contended+
 		c.LeaseLost+c.ConditionFailed > 0
 	return failed, answered

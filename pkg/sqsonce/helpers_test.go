@@ -33,6 +33,12 @@ type order struct {
 	Qty  int64  `json:"qty"`
 }
 
+// orderReceipt is the result an order's effect stores and its duplicates get
+// back.
+type orderReceipt struct {
+	Order string `json:"order"`
+}
+
 // rec is a record of a batch: message ID, group (FIFO), and the order.
 type rec struct {
 	msgID, group string
@@ -77,8 +83,8 @@ func newOrders(t *testing.T, api dynamostore.API) orders {
 
 // effect is an order's writes: the order item (account = "orders", entry =
 // its id), put only if absent, and qty added to the item's stock.
-func (o orders) effect(_ context.Context, ord order) (sqsonce.Effect, error) {
-	return sqsonce.Effect{
+func (o orders) effect(_ context.Context, ord order) (sqsonce.Effect[orderReceipt], error) {
+	return sqsonce.Effect[orderReceipt]{
 		Writes: []dynamostore.Write{
 			dynamostore.Put(&types.Put{
 				TableName: aws.String(o.table),
@@ -90,11 +96,11 @@ func (o orders) effect(_ context.Context, ord order) (sqsonce.Effect, error) {
 			}, "account", "entry"),
 			dynamostore.Add(o.table, map[string]types.AttributeValue{"account": str("stock"), "entry": str(ord.Item)}, "reserved", ord.Qty),
 		},
-		Result: []byte(fmt.Sprintf(`{"order":%q}`, ord.ID)),
+		Result: orderReceipt{Order: ord.ID},
 	}, nil
 }
 
-func (o orders) handler(t *testing.T, cfg sqsonce.Config) *sqsonce.Handler {
+func (o orders) handler(t *testing.T, cfg sqsonce.Config, opts ...sqsonce.Option[orderReceipt]) *sqsonce.Handler[orderReceipt] {
 	t.Helper()
 	if cfg.KeyPrefix == "" {
 		cfg.KeyPrefix = "orders"
@@ -102,7 +108,7 @@ func (o orders) handler(t *testing.T, cfg sqsonce.Config) *sqsonce.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	h, err := sqsonce.NewDynamoDB(o.store, sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID })), o.effect, cfg)
+	h, err := sqsonce.NewDynamoDB(o.store, sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID })), o.effect, cfg, opts...)
 	require.NoError(t, err)
 	return h
 }
@@ -134,7 +140,7 @@ func (o orders) reserved(t *testing.T, item string) string {
 	return out.Item["reserved"].(*types.AttributeValueMemberN).Value
 }
 
-func failures(r sqsonce.Report) []string {
+func failures[R any](r sqsonce.Report[R]) []string {
 	ids := []string{}
 	for _, f := range r.Response.BatchItemFailures {
 		ids = append(ids, f.ItemIdentifier)

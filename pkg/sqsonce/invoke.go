@@ -18,7 +18,7 @@ const ProbeEvent = `{"sqsonce":"probe"}`
 // schedule: an SQS event is processed as Handle does, and answered with its
 // events.SQSEventResponse; ProbeEvent, or an EventBridge scheduled event,
 // runs Probe and is answered with its ProbeReport.
-func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+func (h *Handler[R]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var kind struct {
 		Sqsonce    string `json:"sqsonce"`
 		DetailType string `json:"detail-type"`

@@ -13,9 +13,9 @@ import (
 // containOutage runs after a batch: it backs off the records the store
 // failed (Config.Backoff) and, once the store has been down for
 // Pause.After, pauses consumption (Config.Pause).
-func (h *Handler) containOutage(ctx context.Context, ev events.SQSEvent, r sqsbatch.Report, c Counts, began time.Time) {
+func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r sqsbatch.Report, c Counts, began time.Time) {
 	now := h.cfg.Clock()
-	failed, answered := storeSeen(c, r.Counts.Breaker)
+	failed, answered := storeSeen(c)
 	down := h.health.observe(now, failed, answered)
 	if !failed {
 		return
@@ -56,7 +56,7 @@ const (
 )
 
 // writeMetrics writes metrics as one EMF line when Config.Metrics is set.
-func (h *Handler) writeMetrics(ctx context.Context, ms ...sqsbatch.Metric) {
+func (h *Handler[R]) writeMetrics(ctx context.Context, ms ...sqsbatch.Metric) {
 	if h.cfg.Metrics == nil {
 		return
 	}

@@ -193,7 +193,7 @@ type outageRig struct {
 	store   *downStore
 	lambda  *fakeLambda
 	sqs     *fakeSQS
-	h       *sqsonce.Handler
+	h       *sqsonce.Handler[[]byte]
 	metrics *bytes.Buffer
 	applied atomic.Int64
 	n       int
@@ -222,7 +222,7 @@ func newOutageRig(t *testing.T, after time.Duration) *outageRig {
 }
 
 // deliver processes a batch of three new orders, received receives times.
-func (r *outageRig) deliver(t *testing.T, receives int) sqsonce.Report {
+func (r *outageRig) deliver(t *testing.T, receives int) sqsonce.Report[[]byte] {
 	t.Helper()
 	var ev events.SQSEvent
 	for range 3 {

@@ -42,7 +42,7 @@ type ProbeReport struct {
 // minute, say): Invoke runs it for the event {"sqsonce":"probe"} and for
 // EventBridge's scheduled events. Its error is about the Lambda API; a
 // store that does not answer is a StoreError in the report.
-func (h *Handler) Probe(ctx context.Context) (ProbeReport, error) {
+func (h *Handler[R]) Probe(ctx context.Context) (ProbeReport, error) {
 	rep := ProbeReport{Mappings: []Mapping{}}
 	storeErr := CheckStore(ctx, h.store)
 	if storeErr != nil {
