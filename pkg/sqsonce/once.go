@@ -109,7 +109,7 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 //     result was not stored. Do returns fn's result with the error.
 //   - fn's own error, returned as it is: nothing is stored and the key is
 //     released, so a retry runs fn again. A result the Codec cannot encode
-//     fails likewise. A panic in fn releases the key and goes on.
+//     fails likewise. A panic in fn releases the key and is re-raised.
 //   - A stored result the Codec cannot decode (R changed incompatibly
 //     since it was stored): replayed is true and the result is R's zero
 //     value.
@@ -127,7 +127,7 @@ func (o *Once[R]) Do(ctx context.Context, key string, payload []byte, fn func(ct
 		ran = r
 		return encodeResult(o.codec, r)
 	})
-	if he, ok := err.(*idempotency.HandlerError); ok { //nolint:errorlint // the Guard returns it unwrapped
+	if he := (*idempotency.HandlerError)(nil); errors.As(err, &he) {
 		return zero, false, he.Err
 	}
 	switch {
