@@ -10,7 +10,7 @@ LOCAL_AWS := scripts/with-local-aws.sh
 GOARCH_LAMBDA ?= arm64
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: all test fuzz vet lint-template build demo bench chaos clean \
+.PHONY: all test fuzz vet lint-template build demo bench chaos release clean \
 	build-ConsumerFunction build-ProducerFunction
 
 all: test
@@ -52,6 +52,19 @@ lint-template:
 build:
 	$(GO) build -tags lambda.norpc -o .build/consumer/bootstrap ./functions/consumer
 	$(GO) build -tags lambda.norpc -o .build/producer/bootstrap ./functions/producer
+
+## release: VERSION=vX.Y.Z: check the tree is clean and CHANGELOG.md has the version's section, then build
+## the CLI stamped with the version into .build/release/ (tagging and pushing stay with you)
+release:
+	@[[ "$(VERSION)" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$$ ]] || \
+		{ echo "make release: give VERSION=vX.Y.Z (got '$(VERSION)')" >&2; exit 2; }
+	@changes=$$(git status --porcelain) && [[ -z "$$changes" ]] || \
+		{ echo "make release: the tree is not a clean checkout:" >&2; git status --short >&2; exit 1; }
+	@grep -q '^## \[$(patsubst v%,%,$(VERSION))\]' CHANGELOG.md || \
+		{ echo "make release: CHANGELOG.md has no '## [$(patsubst v%,%,$(VERSION))]' section" >&2; exit 1; }
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w -X main.version=$(VERSION)' -o .build/release/sqsonce ./cmd/sqsonce
+	.build/release/sqsonce --version
+	@echo "make release: built $(VERSION); to publish it: git tag $(VERSION) && git push origin $(VERSION)"
 
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 build-ConsumerFunction:
