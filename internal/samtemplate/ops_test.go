@@ -221,11 +221,9 @@ func TestSharedIdempotencyTable(t *testing.T) {
 	require.Equal(t, map[string]any{"Ref": "ExistingIdempotencyTable"}, ifBranch(tmpl.Outputs["IdempotencyTableName"].Value, "CreateIdempotencyTable", false))
 
 	var resources []any
-	for _, p := range list(tmpl.Resources["ConsumerRole"].Properties["Policies"]) {
-		for _, st := range list(obj(t, p.(map[string]any), "PolicyDocument")["Statement"]) {
-			if st.(map[string]any)["Sid"] == "IdempotencyRecords" {
-				resources = list(st.(map[string]any)["Resource"])
-			}
+	for _, st := range conditionalStatements(t, tmpl, "DynamoDBStore") {
+		if st["Sid"] == "IdempotencyRecords" {
+			resources = list(st["Resource"])
 		}
 	}
 	require.Len(t, resources, 1)

@@ -99,7 +99,6 @@ func TestPausePermissions(t *testing.T) {
 	want := map[string]grant{
 		"lambda:ListEventSourceMappings":  {"*", nil},
 		"lambda:UpdateEventSourceMapping": {mappings, ownMappings},
-		"lambda:GetEventSourceMapping":    {mappings, nil},
 		"lambda:ListTags":                 {mappings, nil},
 		"lambda:TagResource":              {mappings, sqsonceTags},
 		"lambda:UntagResource":            {mappings, sqsonceTags},

@@ -291,7 +291,6 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"ConsumerLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
 			"EventsQueue":      {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
 			"FifoEventsQueue":  {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"},
-			"IdempotencyTable": {"dynamodb:GetItem", "dynamodb:PutItem"},
 			"LedgerTable":      {"dynamodb:PutItem", "dynamodb:UpdateItem"},
 		},
 		"ProducerRole": {
@@ -313,9 +312,10 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 					stmt := s.(map[string]any)
 					if cond, ok := stmt["Fn::If"].([]any); ok {
 						// Granted only under a condition: checked by
-						// TestDLQSendOnlyWhenConfigured, TestVpcOnlyWhenConfigured
-						// and TestPausePermissions.
-						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc", "PauseOnOutage"}, cond[0])
+						// TestDLQSendOnlyWhenConfigured, TestVpcOnlyWhenConfigured,
+						// TestPausePermissions and, for every combination,
+						// TestConsumerRoleGrantsWhatEachConfigurationCalls.
+						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc", "PauseOnOutage", "DynamoDBStore"}, cond[0])
 						continue
 					}
 					require.Equal(t, "Allow", stmt["Effect"])

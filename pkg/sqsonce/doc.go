@@ -50,6 +50,45 @@
 // all spent before the pause took effect is still dead-lettered: keep
 // maxReceiveCount x the visibility timeout well above Pause.After.
 //
+// # IAM permissions
+//
+// What each constructor and option calls, as IAM actions on the role of the
+// function (TransactWriteItems has no action of its own: each item in it is
+// authorized as PutItem, UpdateItem, DeleteItem or ConditionCheckItem on
+// its table):
+//
+//   - [New] on a dynamostore.Store: on the idempotency table,
+//     dynamodb:PutItem (claims, one by one or ahead in a transaction of
+//     puts), dynamodb:UpdateItem (completions, one by one or in a
+//     transaction of updates), dynamodb:DeleteItem (releases of claims whose
+//     work failed or never ran) and dynamodb:GetItem (a record a refused
+//     claim did not return, and [CheckStore]).
+//   - [NewDynamoDB]: on the idempotency table, dynamodb:PutItem (each
+//     record, in the transaction of its writes) and dynamodb:GetItem (a
+//     record a cancelled transaction did not return, and [CheckStore]); on
+//     each table the effect writes, its writes' actions: dynamostore.Put
+//     needs dynamodb:PutItem, Update and Add dynamodb:UpdateItem, Delete
+//     dynamodb:DeleteItem, Check dynamodb:ConditionCheckItem.
+//   - A dynamostore layout with a sort key (a shared table) also puts and
+//     reads its layout item (PutItem, GetItem): no action beyond the above.
+//   - [New] on a redisstore.Store (Valkey/Redis): none in IAM; the function
+//     needs a network path to the cache (its VPC and security group) and the
+//     cache's AUTH or ACL credentials. On memstore: none.
+//   - [Config.DLQ]: sqs:SendMessage on the DLQs.
+//   - [Config.Backoff]: sqs:ChangeMessageVisibility (the batch call) and
+//     sqs:GetQueueUrl on the consumed queues, and sqs:GetQueueAttributes
+//     when [Backoff.Base] is zero (the queue's visibility timeout is read).
+//   - [Config.Pause] and [Handler.Probe]: lambda:ListEventSourceMappings
+//     (it takes no resource: Resource "*"), and on the function's event
+//     source mappings lambda:UpdateEventSourceMapping (condition
+//     lambda:FunctionArn), lambda:TagResource and lambda:UntagResource (tag
+//     keys sqsonce:*) and lambda:ListTags.
+//
+// Lambda's own event source mapping needs sqs:ReceiveMessage,
+// sqs:DeleteMessage and sqs:GetQueueAttributes on the queues, and the
+// function logs:CreateLogStream and logs:PutLogEvents; the template's
+// ConsumerRole grants exactly these, for the configuration it deploys.
+//
 // # What is guaranteed
 //
 //   - One effect per key while its record lives (Config.TTL): duplicate
