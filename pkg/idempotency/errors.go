@@ -67,8 +67,10 @@ func (e *StoreError) Is(target error) bool { return target == ErrStoreFailed }
 
 // HandlerError wraps the error returned by the guarded function, so callers
 // can tell a failed effect from a failed protocol step. The record was
-// released (Released is false if that release failed; the lease then expires
-// on its own).
+// released, so a retry runs the function again; Released is false when the
+// release failed, or when the function was cut short by its own context
+// (its error is the context's, and the context ended), which leaves unknown
+// whether it had its effect: the claim is then kept until its lease ends.
 type HandlerError struct {
 	Err      error
 	Released bool

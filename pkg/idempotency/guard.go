@@ -133,6 +133,13 @@ func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err erro
 	}()
 	data, complete, err := work(ctx)
 	returned = true
+	if err != nil && cutShort(ctx, err) {
+		// The work ended because its context did (the invocation's
+		// deadline): it may have had its effect before it saw that, so the
+		// claim is kept. Its lease ends it; a redelivery then takes the key
+		// over, as after a worker that stalled.
+		return Result{}, &HandlerError{Err: err}
+	}
 	if err != nil {
 		return Result{}, &HandlerError{Err: err, Released: g.release(ctx, in) == nil}
 	}
@@ -225,4 +232,10 @@ func (g *Guard) leaseFor(ctx context.Context) time.Duration {
 		}
 	}
 	return max(lease, g.cfg.MinLease)
+}
+
+// cutShort reports whether err is the work's own context ending, which
+// leaves unknown whether the work had its effect.
+func cutShort(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

@@ -118,6 +118,28 @@ func TestConcurrentDuplicatesRunOnce(t *testing.T) {
 	require.EqualValues(t, 1, runs.Load())
 }
 
+// Work cut short by its own context (the invocation's deadline) may have
+// had its effect before it noticed: its claim is kept, not released, so no
+// redelivery runs the work again before the lease ends.
+func TestWorkCutShortByItsContextKeepsTheClaim(t *testing.T) {
+	t.Parallel()
+	store := memstore.New()
+	g := newGuard(t, store, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := g.Do(ctx, "k", nil, func(ctx context.Context) ([]byte, error) {
+		cancel() // the deadline strikes while the effect's request is in flight
+		return nil, ctx.Err()
+	})
+	var herr *idempotency.HandlerError
+	require.ErrorAs(t, err, &herr)
+	require.False(t, herr.Released)
+	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
+	require.NoError(t, err)
+	require.Equal(t, idempotency.StatusInProgress, rec.Status, "the claim is kept until its lease ends")
+	_, err = g.Do(context.Background(), "k", nil, func(context.Context) ([]byte, error) { return nil, nil })
+	require.ErrorIs(t, err, idempotency.ErrInProgress, "a redelivery waits for the lease")
+}
+
 func TestHandlerErrorReleasesForRetry(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
