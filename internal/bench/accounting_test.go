@@ -133,8 +133,16 @@ func check(t *testing.T, rows []row) {
 	require.LessOrEqual(t, find(bench.Default, "duplicate", "").total(), 0.2)
 	require.Empty(t, find(bench.Default, "twins", "").perMsg["GetItem"])
 	require.Empty(t, find(bench.Default, "duplicate, cache hit", "").perMsg, "a cached duplicate costs nothing")
-	require.Equal(t, map[string]float64{"TransactWriteItems": 1.01, "UpdateItem": 1}, find(bench.AnyEffect, "new", "a batch of 100 over").perMsg,
-		"any effect: one claim transaction for the batch, then the ledger write (a transaction) and the completion each")
+	// The completions of a batch go together when their records finish
+	// within CompleteLinger of each other: how many share a request depends
+	// on timing (moto serves one request at a time), so only the bounds are
+	// asserted: at best one completion request per 8 records (the records
+	// running at once), at worst one per record.
+	anyFull := find(bench.AnyEffect, "new", "a batch of 100 over")
+	require.GreaterOrEqual(t, anyFull.perMsg["TransactWriteItems"], 1.01,
+		"any effect: one claim transaction for the batch, then the ledger write (a transaction) each")
+	require.LessOrEqual(t, anyFull.total(), 2.01, "any effect: at most one completion request per message")
+	require.GreaterOrEqual(t, anyFull.total(), 1.01+1.0/8)
 	require.Equal(t, map[string]float64{"TransactWriteItems": 1}, find(bench.Baseline, "new", "a batch of 1").perMsg)
 	if *accountingOut == "" {
 		return

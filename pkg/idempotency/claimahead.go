@@ -37,7 +37,10 @@ type Item struct {
 // dynamostore), and returns a context that Do consults: an item claimed
 // ahead runs without a claim request of its own, and one found completed is
 // replayed without a request. Work then needs one round trip (the
-// completion) instead of two, however many records a batch has.
+// completion) instead of two, however many records a batch has; with a
+// store that implements BatchCompleter, the completions of the records
+// running together share one request (see CompleteLinger for how long one
+// waits for the others).
 //
 // Twins (items of one key and payload in the batch: a producer retry) are
 // answered together: the first to run executes, the others wait for it and

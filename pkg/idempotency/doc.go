@@ -21,6 +21,12 @@
 // store that implements BatchClaimer), so each piece of work then needs only
 // its completion; twins (two deliveries of one key in the batch) are
 // answered together, one executing and the other replaying its result.
+// With a store that also implements [BatchCompleter], the completions of
+// the batch's records go together too: a finished record's completion
+// waits until every record of the batch that is running has finished its
+// work, or [CompleteLinger] at most, then one request completes them all,
+// each fenced by its own token. A record's Do returns only once its
+// completion is durable.
 //
 // For effects that are writes to the store itself (DynamoDB), [CommitBatch]
 // needs no claim: each effect's writes commit in one transaction with its
@@ -42,7 +48,8 @@
 //
 // Effects outside the store can repeat if a worker dies (or stalls past its
 // lease) after the effect and before Complete: the record is then taken over
-// and the function runs again. For DynamoDB effects, [CommitBatch] closes
+// and the function runs again. Completing in batches lengthens that gap by
+// at most [CompleteLinger] (10 ms) per record. For DynamoDB effects, [CommitBatch] closes
 // that gap. For other downstreams, make the effect itself idempotent or
 // accept the window (the lease bounds it).
 //
