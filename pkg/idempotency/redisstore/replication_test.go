@@ -16,9 +16,22 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
 )
 
-// waitTimeout is the WAIT timeout of these tests: far above loopback
-// replication, well under the test clients' 1s ReadTimeout.
-const waitTimeout = 300 * time.Millisecond
+// The WAIT timeouts of these tests. Where the replica acknowledges, WAIT
+// returns as soon as it does, so its timeout is long: a loaded machine
+// must not fail the test (ackedClient's ReadTimeout is above it). Where no
+// replica can acknowledge, the timeout is what WAIT waits, so it is short.
+const (
+	ackTimeout  = 10 * time.Second
+	waitTimeout = 300 * time.Millisecond
+)
+
+// ackedClient is a client of addr (database db) whose ReadTimeout lets a
+// WAIT of ackTimeout return.
+func ackedClient(t *testing.T, addr string, db int) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr, DB: db, ReadTimeout: ackTimeout + 5*time.Second})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
 
 // With a replica that acknowledges, a store waiting for it passes the
 // conformance suites. The cases share one primary and its replica, each
@@ -31,9 +44,7 @@ func TestWaitReplicasConformance(t *testing.T) {
 	redistest.StartReplica(t, primary)
 	var db atomic.Int32
 	newWaiting := func(t *testing.T) *redisstore.Store {
-		c := redis.NewClient(&redis.Options{Addr: primary.Addr(), DB: int(db.Add(1)), ReadTimeout: time.Second})
-		t.Cleanup(func() { _ = c.Close() })
-		s, err := redisstore.New(context.Background(), c, redisstore.WithWaitReplicas(1, waitTimeout))
+		s, err := redisstore.New(context.Background(), ackedClient(t, primary.Addr(), int(db.Add(1))), redisstore.WithWaitReplicas(1, ackTimeout))
 		require.NoError(t, err)
 		return s
 	}
@@ -96,6 +107,8 @@ func TestEveryWriteWaits(t *testing.T) {
 	ctx := context.Background()
 	primary := redistest.Start(t)
 	replica := redistest.StartReplica(t, primary)
+	acked, err := redisstore.New(ctx, ackedClient(t, primary.Addr(), 0), redisstore.WithWaitReplicas(1, ackTimeout))
+	require.NoError(t, err)
 	s, err := redisstore.New(ctx, primary.Client(), redisstore.WithWaitReplicas(1, waitTimeout))
 	require.NoError(t, err)
 	now := time.Now()
@@ -103,7 +116,7 @@ func TestEveryWriteWaits(t *testing.T) {
 		return idempotency.ClaimInput{Key: key, Token: token, Now: now, LeaseUntil: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
 	}
 	for _, k := range []string{"done", "released"} {
-		_, err := s.Claim(ctx, claim(k, "t"))
+		_, err := acked.Claim(ctx, claim(k, "t"))
 		require.NoError(t, err)
 	}
 	replica.Stop()
