@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"runtime"
-	"runtime/debug"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -382,27 +380,6 @@ it failed (exit 1).
 `)
 }
 
-// version is the build's module version, VCS revision and Go version.
-func version() string {
-	v, rev := "(devel)", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		settings := map[string]string{}
-		for _, s := range bi.Settings {
-			settings[s.Key] = s.Value
-		}
-		if r := settings["vcs.revision"]; r != "" {
-			rev = " " + r[:min(12, len(r))]
-			if settings["vcs.modified"] == "true" {
-				rev += "+dirty"
-			}
-		}
-	}
-	return fmt.Sprintf("sqsonce %s%s %s %s/%s", v, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-}
-
 // run runs the command line args (without the program name) and returns the
 // exit code.
 func run(ctx context.Context, args []string, c cli) int {
@@ -415,7 +392,7 @@ func run(ctx context.Context, args []string, c cli) int {
 		usage(c.stdout)
 		return exitOK
 	case "-version", "--version", "version":
-		fmt.Fprintln(c.stdout, version())
+		fmt.Fprintln(c.stdout, versionLine())
 		return exitOK
 	}
 	runners := map[string]func(context.Context, cli, []string) int{
