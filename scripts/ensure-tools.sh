@@ -48,7 +48,7 @@ for tool in "$@"; do
 		python_tools
 		;;
 	redis)
-		# A real Valkey/Redis server for the redisstore tests (started by internal/redistest).
+		# A real Valkey/Redis server for the redisstore tests (started by internal/testenv/redistest).
 		if ! command -v valkey-server >/dev/null 2>&1 && ! command -v redis-server >/dev/null 2>&1; then
 			if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
 				echo "ensure-tools: installing redis-server with apt-get" >&2

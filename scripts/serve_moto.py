@@ -32,7 +32,7 @@ first, and the group's order is broken (SQS keeps it). ordered_fifo_redelivery
 frees every timed-out message whenever the queue's messages or in-flight
 groups are read, so a group is in flight only while one of its messages is,
 and its messages come back in order. TestFIFORedeliveryKeepsGroupOrder
-(internal/awstest) fails without it.
+(internal/testenv/awstest) fails without it.
 
 FIFO receives: moto's threaded server runs concurrent receives of one queue
 at once. A receive reads the groups in flight before it scans, and marks a

@@ -11,7 +11,7 @@
 # exit, also on failure or interrupt. Lambda has a server of its own because
 # moto invokes a function (with Docker, absent here) when a message is sent
 # to a queue that a mapping in the same process reads: the local event source
-# mapping (internal/esm) does the polling and reads the mapping's state from
+# mapping (internal/local/esm) does the polling and reads the mapping's state from
 # the Lambda server.
 set -euo pipefail
 

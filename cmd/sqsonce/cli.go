@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/logging"
 
-	"github.com/sqsonce/sqsonce/internal/progress"
+	"github.com/sqsonce/sqsonce/internal/ops/progress"
 )
 
 // Exit codes that scripts can trust.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // missingQueueURL returns the URL of a queue that does not exist, on the

@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sqsonce/sqsonce/internal/progress"
+	"github.com/sqsonce/sqsonce/internal/ops/progress"
 )
 
 func main() {

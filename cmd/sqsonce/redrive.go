@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/redrive"
+	"github.com/sqsonce/sqsonce/internal/ops/redrive"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 )
 

@@ -12,8 +12,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/redrive"
+	"github.com/sqsonce/sqsonce/internal/ops/redrive"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // sendFirstSent sends body to url as a copy made by an earlier redrive: it

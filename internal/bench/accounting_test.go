@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/bench"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 var accountingOut = flag.String("accounting.out", "", "write the request and cost accounting table (Markdown) to this file")

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/bench"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // BenchmarkColdStart starts the consumer function (built for this machine,

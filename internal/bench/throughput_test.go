@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/bench"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // RoundTrip is the modelled and proxied round trip: 5 ms each way.

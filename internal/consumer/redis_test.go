@@ -14,10 +14,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/consumer"
-	"github.com/sqsonce/sqsonce/internal/ledgerscan"
-	"github.com/sqsonce/sqsonce/internal/redistest"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/ledgerscan"
+	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/demo"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // TestRunEndToEnd runs the whole demo small: the init script against moto,

@@ -5,10 +5,10 @@
 // Run creates a fresh set of resources with localstack/init/ready.d/10-sqsonce.sh
 // (the same script LocalStack runs, under a unique PREFIX), builds the
 // consumer's bootstrap from functions/consumer, runs it under aws-lambda-rie
-// (internal/rie, one emulator per worker), publishes a workload through
+// (internal/local/rie, one emulator per worker), publishes a workload through
 // pkg/producer (unique valid events, producer retries of some of them as new
 // messages with the same event id, and a few invalid bodies), feeds the
-// function from the queue with the local event source mapping (internal/esm)
+// function from the queue with the local event source mapping (internal/local/esm)
 // until the queue is drained, and then reads what happened: the mapping's
 // counters, the idempotency outcome of every record from the function's own
 // log lines, the dead-letter queue's depth and the ledger table. It deletes

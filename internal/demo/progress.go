@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/progress"
+	"github.com/sqsonce/sqsonce/internal/ops/progress"
 )
 
 // stages writes the demo's stage lines and its progress bar.

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsonce/sqsonce/internal/esm"
-	"github.com/sqsonce/sqsonce/internal/ledgerscan"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 

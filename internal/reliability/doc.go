@@ -4,7 +4,7 @@
 // slow handler, hostile input, secrets in bodies) and count what survives.
 //
 // The tests run the real consumer: its bootstrap (functions/consumer) under
-// aws-lambda-rie, fed by the local event source mapping (internal/esm), or
+// aws-lambda-rie, fed by the local event source mapping (internal/local/esm), or
 // the same wiring in process (ledger.NewApp), on per-test DynamoDB tables and
 // SQS queues of the local AWS (scripts/with-local-aws.sh). `make test` runs
 // them at small sizes; `make chaos` (scripts/chaos.sh) sets

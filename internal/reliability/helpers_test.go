@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/consumer"
-	"github.com/sqsonce/sqsonce/internal/ledgerscan"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/producer"

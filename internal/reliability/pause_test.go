@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/esm"
-	"github.com/sqsonce/sqsonce/internal/faultproxy"
-	"github.com/sqsonce/sqsonce/internal/redistest"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
+	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 )
 

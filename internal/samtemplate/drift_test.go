@@ -18,8 +18,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/samtemplate"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // notAppliedLocally are template properties the init script leaves out on

@@ -22,10 +22,10 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
 	"github.com/sqsonce/sqsonce/internal/consumer"
-	"github.com/sqsonce/sqsonce/internal/redistest"
 	"github.com/sqsonce/sqsonce/internal/samtemplate"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 

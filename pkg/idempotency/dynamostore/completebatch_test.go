@@ -3,7 +3,7 @@ package dynamostore_test
 import (
 	"testing"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
 )
 

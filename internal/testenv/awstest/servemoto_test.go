@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // scripts/serve_moto.py patches moto's internals as they are in the version
@@ -26,7 +26,7 @@ func TestServeMotoRefusesAnotherMotoVersion(t *testing.T) {
 	fake := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(fake, "moto"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(fake, "moto", "__init__.py"), []byte(`__version__ = "4.0.0"`+"\n"), 0o644))
-	cmd := exec.Command("python3", filepath.Join("..", "..", "scripts", "serve_moto.py"), filepath.Join(fake, "port"))
+	cmd := exec.Command("python3", filepath.Join("..", "..", "..", "scripts", "serve_moto.py"), filepath.Join(fake, "port"))
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+fake)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

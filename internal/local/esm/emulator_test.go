@@ -13,9 +13,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/esm"
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // buildHandler builds testdata/handler, a real aws-lambda-go SQS function.

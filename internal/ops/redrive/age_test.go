@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/redrive"
+	"github.com/sqsonce/sqsonce/internal/ops/redrive"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // sendAged sends body to url, first sent at sent when it is not zero (as a

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
 )
 
 // Run a bootstrap under the emulator, invoke it, and tell a function error

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/esm"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
 )
 
 // memQueue is an in-memory SQS queue for tests on synctest's fake clock: a

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/redrive"
+	"github.com/sqsonce/sqsonce/internal/ops/redrive"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // sent is one message put in a DLQ.

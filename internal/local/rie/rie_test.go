@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/rie"
+	"github.com/sqsonce/sqsonce/internal/local/rie"
 )
 
 // echoBootstrap is the testdata/echo function, built once by TestMain.
@@ -266,7 +266,7 @@ func TestFindEmulator(t *testing.T) {
 // moduleBin is where scripts/ensure-tools.sh installs the emulator.
 func moduleBin(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	require.NoError(t, err)
 	return filepath.Join(root, "bin", "aws-lambda-rie")
 }

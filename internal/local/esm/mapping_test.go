@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/esm"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // drainIdle is how long a test's queue must stay empty to count as drained.

@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/redrive"
+	"github.com/sqsonce/sqsonce/internal/ops/redrive"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // Move a dead-letter queue's messages back to the queue they came from.

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/sqsonce/sqsonce/internal/awstest"
-	"github.com/sqsonce/sqsonce/internal/esm"
+	"github.com/sqsonce/sqsonce/internal/local/esm"
+	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 )
 
 // Feed a function from a queue until the queue is drained. Here the function

@@ -1,6 +1,6 @@
 // Package esm is a local event source mapping: it feeds a Lambda function
 // from an SQS queue the way Lambda's SQS event source mapping does, so that
-// `make demo` and the tests run a real bootstrap (under internal/rie) on
+// `make demo` and the tests run a real bootstrap (under internal/local/rie) on
 // real queues without an AWS account.
 //
 // A Mapping runs one poller per Invoker. Each poller long-polls the queue,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/sqsonce/sqsonce/internal/faultproxy"
+	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
 )
 
 // echoServer echoes each line back until the client closes.
