@@ -13,6 +13,9 @@ const (
 	// still finds its record and is replayed, not run again. (A DLQ counts
 	// a message's retention from its first send to the source queue.)
 	TTLDefault = 14 * 24 * time.Hour
+	// CacheSizeDefault is the default Config.CacheSize: completed keys kept
+	// in memory per process.
+	CacheSizeDefault = 1024
 	// LeaseMarginDefault is added to the remaining time of the context when
 	// the lease is derived from its deadline.
 	LeaseMarginDefault = 5 * time.Second
@@ -69,8 +72,8 @@ type Config struct {
 	SkipPayloadValidation bool
 
 	// CacheSize bounds a local cache of completed keys, so a duplicate seen by
-	// the same process costs no store request. Zero disables the cache.
-	// Entries honour the record's TTL.
+	// the same process costs no store request. Default CacheSizeDefault;
+	// negative disables the cache. Entries honour the record's TTL.
 	CacheSize int
 
 	// Clock returns the current time. Default time.Now.
@@ -101,6 +104,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.FinishTimeout == 0 {
 		c.FinishTimeout = FinishTimeoutDefault
+	}
+	if c.CacheSize == 0 {
+		c.CacheSize = CacheSizeDefault
 	}
 	return c
 }
@@ -133,8 +139,6 @@ func (c Config) Validate() error {
 	case c.TTL < c.MaxLease():
 		return configError("TTL", "%s is shorter than the longest lease, %s (%s): a record would expire while its claim is live and a second worker would run the effect again; raise TTL to at least %s, or set a shorter fixed Lease",
 			c.TTL, c.MaxLease(), c.leaseOrigin(), c.MaxLease())
-	case c.CacheSize < 0:
-		return configError("CacheSize", "must not be negative, got %d", c.CacheSize)
 	case c.FinishTimeout < 0:
 		return configError("FinishTimeout", "must not be negative, got %s", c.FinishTimeout)
 	}

@@ -349,7 +349,6 @@ func TestConfigValidation(t *testing.T) {
 		{"missing prefix", idempotency.Config{}, "KeyPrefix"},
 		{"short TTL", idempotency.Config{KeyPrefix: "p", TTL: time.Millisecond}, "TTL"},
 		{"negative lease", idempotency.Config{KeyPrefix: "p", Lease: -time.Second}, "Lease"},
-		{"negative cache", idempotency.Config{KeyPrefix: "p", CacheSize: -1}, "CacheSize"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

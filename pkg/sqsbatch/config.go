@@ -27,6 +27,8 @@ const (
 const (
 	// ConcurrencyDefault is the default Config.Concurrency.
 	ConcurrencyDefault = 8
+	// BreakAfterDefault is the default Config.BreakAfter.
+	BreakAfterDefault = 3
 	// SafetyMarginDefault is the default Config.SafetyMargin.
 	SafetyMarginDefault = 2 * time.Second
 	// MetricsNamespaceDefault is the default EMF.Namespace.
@@ -58,9 +60,10 @@ type Config struct {
 	// redrive policy moves it after maxReceiveCount.
 	DLQ *DLQ
 
-	// BreakAfter, when positive, opens a breaker after that many consecutive
-	// outage-class failures within one invocation: records not yet started
-	// are then reported failed without running. Default 0: no breaker.
+	// BreakAfter opens a breaker after that many consecutive outage-class
+	// failures within one invocation: records not yet started are then
+	// reported failed without running. Default BreakAfterDefault; negative
+	// disables the breaker.
 	BreakAfter int
 
 	// IsOutage says which handler errors count towards BreakAfter; a
@@ -94,6 +97,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SafetyMargin == 0 {
 		c.SafetyMargin = SafetyMarginDefault
+	}
+	if c.BreakAfter == 0 {
+		c.BreakAfter = BreakAfterDefault
 	}
 	if c.IsOutage == nil {
 		c.IsOutage = defaultIsOutage
@@ -131,8 +137,6 @@ func (c Config) validate() error {
 		return &ConfigError{"Concurrency", "must not be negative"}
 	case c.SafetyMargin < 0:
 		return &ConfigError{"SafetyMargin", "must not be negative"}
-	case c.BreakAfter < 0:
-		return &ConfigError{"BreakAfter", "must not be negative"}
 	case c.FIFOMode != FIFOSkipGroup && c.FIFOMode != FIFOStrict:
 		return &ConfigError{"FIFOMode", fmt.Sprintf("unknown mode %d", c.FIFOMode)}
 	case c.Metrics != nil && c.Metrics.Writer == nil:

@@ -172,8 +172,15 @@ func TestBreaker(t *testing.T) {
 			breaker: 2,
 		},
 		{
-			name:    "off by default",
+			name:    "on by default, after BreakAfterDefault",
+			results: []error{errOutage, errOutage, errOutage, errOutage, nil},
+			runs:    sqsbatch.BreakAfterDefault,
+			breaker: 5 - sqsbatch.BreakAfterDefault,
+		},
+		{
+			name:    "off when negative",
 			results: []error{errOutage, errOutage, errOutage, errOutage},
+			cfg:     sqsbatch.Config{BreakAfter: -1},
 			runs:    4,
 		},
 	}

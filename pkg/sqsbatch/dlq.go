@@ -51,7 +51,7 @@ type Sender interface {
 // takes over, so nothing is lost.
 //
 // A record goes to the DLQ of its own kind of queue: records of a FIFO queue
-// (see FIFO detection in Config) to FIFOQueueURL, keeping their
+// (an event source ARN ending in ".fifo") to FIFOQueueURL, keeping their
 // MessageGroupId and using the original message ID as deduplication ID;
 // other records to QueueURL. A record whose kind has no DLQ configured is
 // reported failed (OutcomeDLQFailed), so the queue's redrive policy takes

@@ -20,8 +20,9 @@
 //   - Standard queues: records run in parallel on a fixed pool of
 //     Config.Concurrency goroutines (default [ConcurrencyDefault]), never one
 //     goroutine per record.
-//   - FIFO queues (an event source ARN ending in ".fifo", or a MessageGroupId
-//     attribute): the records of one message group run one at a time in batch
+//   - FIFO queues (an event source ARN ending in ".fifo"; a MessageGroupId
+//     alone does not make a queue FIFO: fair queues set it on standard
+//     queues): the records of one message group run one at a time in batch
 //     order; groups run in parallel. After a failure the later records of that
 //     group are reported failed without running ([FIFOSkipGroup], the
 //     default), or, with [FIFOStrict], every later record of the batch is

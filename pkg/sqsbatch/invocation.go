@@ -46,7 +46,7 @@ func newInvocation(p *Processor, pl plan) *invocation {
 		outcomes: make([]Outcome, len(pl.records)),
 		classes:  make([]string, len(pl.records)),
 	}
-	inv.breaker.after = int64(p.cfg.BreakAfter)
+	inv.breaker.after = int64(max(p.cfg.BreakAfter, 0))
 	return inv
 }
 

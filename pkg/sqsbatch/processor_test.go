@@ -182,7 +182,6 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	}{
 		{"negative concurrency", sqsbatch.Config{Concurrency: -1}, "Concurrency"},
 		{"negative margin", sqsbatch.Config{SafetyMargin: -1}, "SafetyMargin"},
-		{"negative breaker", sqsbatch.Config{BreakAfter: -1}, "BreakAfter"},
 		{"unknown FIFO mode", sqsbatch.Config{FIFOMode: 7}, "FIFOMode"},
 		{"DLQ without client", sqsbatch.Config{DLQ: &sqsbatch.DLQ{QueueURL: "u"}}, "DLQ.Client"},
 		{"DLQ without URL", sqsbatch.Config{DLQ: &sqsbatch.DLQ{Client: &recordingSender{}}}, "DLQ.QueueURL"},
@@ -211,7 +210,7 @@ func TestWithDefaults(t *testing.T) {
 	require.NotNil(t, cfg.Now)
 	require.True(t, cfg.IsOutage(errBoom))
 	require.False(t, cfg.IsOutage(sqsbatch.Permanent(errBoom)))
-	require.Zero(t, cfg.BreakAfter)
+	require.Equal(t, sqsbatch.BreakAfterDefault, cfg.BreakAfter)
 	require.Nil(t, cfg.DLQ)
 
 	kept := sqsbatch.Config{Concurrency: 3, SafetyMargin: 5}.WithDefaults()

@@ -14,10 +14,10 @@ import (
 const (
 	// BreakAfterDefault is how many consecutive store failures open the
 	// breaker, which then fails the rest of the batch without running it.
-	BreakAfterDefault = 3
+	BreakAfterDefault = sqsbatch.BreakAfterDefault
 	// CacheSizeDefault is how many completed keys are kept in memory per
 	// execution environment.
-	CacheSizeDefault = 1024
+	CacheSizeDefault = idempotency.CacheSizeDefault
 )
 
 // Config configures a Handler. KeyPrefix is required; every other field's
@@ -27,7 +27,7 @@ type Config struct {
 	// Required; never derived from the function's name, which may change.
 	KeyPrefix string
 	// TTL is how long a completed key is remembered. Default
-	// idempotency.TTLDefault (1h). Keep it at least as long as the queue's
+	// idempotency.TTLDefault (336h, 14 days). Keep it at least as long as the queue's
 	// retention period: a message can be redelivered, or redriven from the
 	// DLQ, for that long.
 	TTL time.Duration
@@ -157,7 +157,7 @@ func (c Config) guard(store idempotency.Store) (*idempotency.Guard, error) {
 	return idempotency.NewGuard(store, idempotency.Config{
 		KeyPrefix:     c.KeyPrefix,
 		TTL:           c.TTL,
-		CacheSize:     max(c.CacheSize, 0),
+		CacheSize:     c.CacheSize,
 		FinishTimeout: c.FinishTimeout,
 		Clock:         c.Clock,
 	})
@@ -169,7 +169,7 @@ func (c Config) batch() sqsbatch.Config {
 		Concurrency:  c.Concurrency,
 		SafetyMargin: c.SafetyMargin,
 		DLQ:          c.DLQ,
-		BreakAfter:   max(c.BreakAfter, 0),
+		BreakAfter:   c.BreakAfter,
 		IsOutage:     func(err error) bool { return errors.Is(err, idempotency.ErrStoreFailed) },
 		Logger:       c.Logger,
 		Now:          c.Clock,

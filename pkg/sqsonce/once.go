@@ -75,7 +75,7 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 	g, err := idempotency.NewGuard(store, idempotency.Config{
 		KeyPrefix: cfg.KeyPrefix,
 		TTL:       cfg.TTL,
-		CacheSize: max(cfg.CacheSize, 0),
+		CacheSize: cfg.CacheSize,
 		Clock:     cfg.Clock,
 	})
 	if ce := (*idempotency.ConfigError)(nil); errors.As(err, &ce) {

@@ -12,6 +12,20 @@ import (
 // sent to the DLQ, and so on (the sqsbatch.Outcome constants).
 type Outcome = sqsbatch.Outcome
 
+// The outcomes of a record; see sqsbatch for each one's meaning.
+const (
+	OutcomeSucceeded = sqsbatch.OutcomeSucceeded // the effect ran or was replayed; not reported
+	OutcomeFailed    = sqsbatch.OutcomeFailed    // failed; reported, delivered again
+	OutcomePermanent = sqsbatch.OutcomePermanent // failed for good, no Config.DLQ; reported, left to the redrive policy
+	OutcomeSentToDLQ = sqsbatch.OutcomeSentToDLQ // failed for good and sent to Config.DLQ; not reported
+	OutcomeDLQFailed = sqsbatch.OutcomeDLQFailed // failed for good and the DLQ send failed; reported
+	OutcomePanicked  = sqsbatch.OutcomePanicked  // a function panicked; reported
+	OutcomeSkipped   = sqsbatch.OutcomeSkipped   // not run: an earlier record of its FIFO group failed; reported
+	OutcomeDeadline  = sqsbatch.OutcomeDeadline  // not run: the deadline's safety margin was reached; reported
+	OutcomeBreaker   = sqsbatch.OutcomeBreaker   // not run: the breaker was open; reported
+	OutcomeAbandoned = sqsbatch.OutcomeAbandoned // still running at the deadline; reported
+)
+
 // Idempotency is what the idempotency layer did with a record that
 // succeeded.
 type Idempotency string

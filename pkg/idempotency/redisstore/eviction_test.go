@@ -62,7 +62,7 @@ func TestEvictionWouldDoubleAnEffect(t *testing.T) {
 	ctx := context.Background()
 	server := redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru")
 	c := server.Client()
-	g, err := idempotency.NewGuard(redisstore.NewUnchecked(c), idempotency.Config{KeyPrefix: "test"})
+	g, err := idempotency.NewGuard(redisstore.NewUnchecked(c), idempotency.Config{KeyPrefix: "test", CacheSize: -1})
 	require.NoError(t, err)
 	var runs atomic.Int32
 	work := func(context.Context) ([]byte, error) { runs.Add(1); return []byte("done"), nil }

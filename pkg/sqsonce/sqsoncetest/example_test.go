@@ -103,3 +103,35 @@ func ExampleNewStore() {
 	// built false <nil>
 	// built true <nil>
 }
+
+// A table test of a handler without AWS: each case's batch and what must
+// become of each of its records.
+func ExampleOutcomes() {
+	h, err := sqsonce.New(sqsoncetest.NewStore(), sqsonce.JSON(sqsonce.BodyKey(func(o Order) string { return o.ID })),
+		func(ctx context.Context, o Order) (string, error) { return "reserved " + o.ID, nil },
+		sqsonce.Config{KeyPrefix: "orders", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic(err)
+	}
+	cases := []struct {
+		name  string
+		event events.SQSEvent
+		want  map[string]sqsoncetest.Outcome[string]
+	}{
+		{"new", sqsoncetest.Event(sqsoncetest.Msg{Body: `{"id":"o-1"}`}), map[string]sqsoncetest.Outcome[string]{
+			"m-1": {Outcome: sqsonce.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: "reserved o-1"},
+		}},
+		{"duplicate and a bad body", sqsoncetest.Event(sqsoncetest.Msg{Body: `{"id":"o-1"}`, ID: "m-2"}, sqsoncetest.Msg{Body: `{`, ID: "m-3"}), map[string]sqsoncetest.Outcome[string]{
+			"m-2": {Outcome: sqsonce.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyReplayed, Result: "reserved o-1"},
+			"m-3": {Outcome: sqsonce.OutcomePermanent, Class: sqsonce.ClassInvalid},
+		}},
+	}
+	for _, tc := range cases {
+		report, err := h.Process(context.Background(), tc.event)
+		got := sqsoncetest.Outcomes(report)
+		fmt.Println(tc.name, err, maps.EqualFunc(got, tc.want, func(a, b sqsoncetest.Outcome[string]) bool { return a == b }), sqsoncetest.Failed(report))
+	}
+	// Output:
+	// new <nil> true []
+	// duplicate and a bad body <nil> true [m-3]
+}
