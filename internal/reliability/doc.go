@@ -5,7 +5,8 @@
 //
 // The tests run the real consumer: its bootstrap (functions/consumer) under
 // aws-lambda-rie, fed by the local event source mapping (internal/local/esm), or
-// the same wiring in process (ledger.NewApp), on per-test DynamoDB tables and
+// the same wiring in process (internal/consumer.New, or sqsonce.New and
+// NewDynamoDB with the ledger's effects), on per-test DynamoDB tables and
 // SQS queues of the local AWS (scripts/with-local-aws.sh). `make test` runs
 // them at small sizes; `make chaos` (scripts/chaos.sh) sets
 // SQSONCE_CHAOS_SCALE=large and runs the same code at large sizes.

@@ -56,9 +56,9 @@ type VisibilityAPI interface {
 func (b Backoff) validate() error {
 	switch {
 	case b.SQS == nil:
-		return &ConfigError{"Backoff.SQS", "required: the SQS client that changes failed records' visibility"}
+		return &ConfigError{"Config.Backoff.SQS", "required: the SQS client that changes failed records' visibility"}
 	case b.Base < 0:
-		return &ConfigError{"Backoff.Base", "must not be negative"}
+		return &ConfigError{"Config.Backoff.Base", "must not be negative"}
 	}
 	return nil
 }

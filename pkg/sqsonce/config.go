@@ -118,14 +118,16 @@ func (c Config) WithDefaults() Config {
 // ErrInvalidConfig is matched (errors.Is) by every *ConfigError.
 var ErrInvalidConfig = errors.New("sqsonce: invalid config")
 
-// ConfigError names the Config field that is invalid and why.
+// ConfigError names what is invalid and why: a field as the caller writes
+// it ("Config.FinishTimeout", "OnceConfig.TTL", "Message.Key") or an
+// argument ("store", "fn").
 type ConfigError struct {
 	Field   string
 	Problem string
 }
 
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("sqsonce: Config.%s: %s", e.Field, e.Problem)
+	return fmt.Sprintf("sqsonce: %s: %s", e.Field, e.Problem)
 }
 
 // Is makes errors.Is(err, ErrInvalidConfig) true.
@@ -134,9 +136,9 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 func (c Config) validate() error {
 	switch {
 	case c.FinishTimeout >= c.SafetyMargin:
-		return &ConfigError{"FinishTimeout", fmt.Sprintf("%s must be shorter than SafetyMargin %s, or a completion could outlive the invocation", c.FinishTimeout, c.SafetyMargin)}
+		return &ConfigError{"Config.FinishTimeout", fmt.Sprintf("%s must be shorter than SafetyMargin %s, or a completion could outlive the invocation", c.FinishTimeout, c.SafetyMargin)}
 	case c.Concurrency < 0:
-		return &ConfigError{"Concurrency", "must not be negative"}
+		return &ConfigError{"Config.Concurrency", "must not be negative"}
 	}
 	if c.Pause != nil {
 		if err := c.Pause.validate(); err != nil {
@@ -154,13 +156,14 @@ func (c Config) guard(store idempotency.Store) (*idempotency.Guard, error) {
 	if store == nil {
 		return nil, &ConfigError{"store", "nil: give an idempotency store (dynamostore.New)"}
 	}
-	return idempotency.NewGuard(store, idempotency.Config{
+	g, err := idempotency.NewGuard(store, idempotency.Config{
 		KeyPrefix:     c.KeyPrefix,
 		TTL:           c.TTL,
 		CacheSize:     c.CacheSize,
 		FinishTimeout: c.FinishTimeout,
 		Clock:         c.Clock,
 	})
+	return g, fromGuard(err, "Config")
 }
 
 // batch is the sqsbatch configuration of c.
@@ -174,4 +177,13 @@ func (c Config) batch() sqsbatch.Config {
 		Logger:       c.Logger,
 		Now:          c.Clock,
 	}
+}
+
+// fromGuard makes the guard's configuration error one of this package's,
+// naming the field of owner (Config, OnceConfig) the caller set.
+func fromGuard(err error, owner string) error {
+	if ce := (*idempotency.ConfigError)(nil); errors.As(err, &ce) {
+		return &ConfigError{owner + "." + ce.Field, ce.Problem}
+	}
+	return err
 }

@@ -8,11 +8,11 @@
 //   - [New], for any effect (an HTTP call, an email, a write anywhere): the
 //     keys of a batch are claimed ahead in one request, the function runs
 //     once per key under a lease, and its completion is fenced by the
-//     claim's owner token (idempotency.Guard.Do).
+//     claim's owner token.
 //   - [NewDynamoDB], for effects that are DynamoDB writes: the function
 //     returns the writes of one message, and each message's writes commit in
 //     one transaction with its idempotency record, many messages per
-//     TransactWriteItems (idempotency.CommitBatch). Counter updates declared
+//     TransactWriteItems. Counter updates declared
 //     with dynamostore.Add are merged per item.
 //
 // Both carry what pkg/sqsbatch gives: partial batch failures
@@ -22,6 +22,29 @@
 // breaker that fails the rest of a batch fast while the store is down,
 // permanent failures (bad input, a key reused with another payload) to the
 // DLQ, one log line per record and Embedded Metric Format metrics.
+//
+// # Results, reports and hooks
+//
+// An effect returns a result of its own type R, stored with its record
+// (encoded by [Config.Codec], JSON by default) and given back, decoded, to
+// its duplicates. [Handler.Process] returns a [Report] with one [Record] per
+// message: its outcome, error class, key, whether the effect ran or was
+// replayed, and the result. [OnRecord] sees each record after its batch;
+// [OnBatchFailed] can fail an invocation whose every record failed, so that
+// Lambda backs off its polling.
+//
+// # Any trigger, envelopes and tests
+//
+//   - [Once] is the same idempotency for any handler (an API Gateway
+//     request keyed by an Idempotency-Key header, an EventBridge target, a
+//     Step Functions task): [Once.Do] runs a function once per key and gives
+//     a repeat the stored result back ([ErrInProgress] while another runs it,
+//     [ErrPayloadMismatch] for a key reused with another payload).
+//   - [SNS] and [EventBridge] read the common fan-ins to SQS: the inner event
+//     is decoded, and its payload is the event alone, so a re-published event
+//     is a duplicate.
+//   - Package sqsoncetest builds SQS events (standard and FIFO) and gives an
+//     in-memory store and Report helpers, for table tests without AWS.
 //
 // # A store outage of any length
 //

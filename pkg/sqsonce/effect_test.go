@@ -2,7 +2,6 @@ package sqsonce_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -139,7 +138,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		cfg   sqsonce.Config
 		field string
 	}{
-		{"finish timeout", byID, sqsonce.Config{KeyPrefix: "p", FinishTimeout: 3 * time.Second}, "FinishTimeout"},
+		{"finish timeout", byID, sqsonce.Config{KeyPrefix: "p", FinishTimeout: 3 * time.Second}, "Config.FinishTimeout"},
 		{"no decoder", sqsonce.Message[order]{Key: byID.Key}, sqsonce.Config{KeyPrefix: "p"}, "Message.Decode"},
 		{"no key", sqsonce.Message[order]{Decode: byID.Decode}, sqsonce.Config{KeyPrefix: "p"}, "Message.Key"},
 	} {
@@ -153,8 +152,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		})
 	}
 	_, err := sqsonce.New(memstore.New(), byID, fn, sqsonce.Config{})
-	var cerr *idempotency.ConfigError
-	require.ErrorAs(t, err, &cerr, "a missing KeyPrefix is the guard's error")
-	require.Equal(t, "KeyPrefix", cerr.Field)
-	require.True(t, errors.Is(err, idempotency.ErrInvalidConfig))
+	var cerr *sqsonce.ConfigError
+	require.ErrorAs(t, err, &cerr, "a missing KeyPrefix is named as the caller set it")
+	require.Equal(t, "Config.KeyPrefix", cerr.Field)
+	require.ErrorIs(t, err, sqsonce.ErrInvalidConfig)
 }

@@ -70,7 +70,7 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 	}
 	cfg = cfg.WithDefaults()
 	if cfg.TTL < 0 {
-		return nil, &ConfigError{"TTL", fmt.Sprintf("must not be negative, got %s", cfg.TTL)}
+		return nil, &ConfigError{"OnceConfig.TTL", fmt.Sprintf("must not be negative, got %s", cfg.TTL)}
 	}
 	g, err := idempotency.NewGuard(store, idempotency.Config{
 		KeyPrefix: cfg.KeyPrefix,
@@ -78,10 +78,8 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 		CacheSize: cfg.CacheSize,
 		Clock:     cfg.Clock,
 	})
-	if ce := (*idempotency.ConfigError)(nil); errors.As(err, &ce) {
-		return nil, &ConfigError{ce.Field, ce.Problem}
-	} else if err != nil {
-		return nil, fmt.Errorf("sqsonce: NewOnce: %w", err)
+	if err != nil {
+		return nil, fromGuard(err, "OnceConfig")
 	}
 	return &Once[R]{guard: g, codec: cfg.Codec}, nil
 }

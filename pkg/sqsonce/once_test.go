@@ -369,10 +369,10 @@ func TestNewOnceConfig(t *testing.T) {
 	}{
 		{name: "defaults", cfg: sqsonce.OnceConfig{KeyPrefix: "p"}},
 		{name: "cache disabled", cfg: sqsonce.OnceConfig{KeyPrefix: "p", CacheSize: -1}},
-		{name: "no key prefix", cfg: sqsonce.OnceConfig{}, wantField: "KeyPrefix"},
+		{name: "no key prefix", cfg: sqsonce.OnceConfig{}, wantField: "OnceConfig.KeyPrefix"},
 		{name: "no store", nilStore: true, cfg: sqsonce.OnceConfig{KeyPrefix: "p"}, wantField: "store"},
-		{name: "negative TTL", cfg: sqsonce.OnceConfig{KeyPrefix: "p", TTL: -time.Hour}, wantField: "TTL"},
-		{name: "TTL shorter than a lease", cfg: sqsonce.OnceConfig{KeyPrefix: "p", TTL: time.Minute}, wantField: "TTL"},
+		{name: "negative TTL", cfg: sqsonce.OnceConfig{KeyPrefix: "p", TTL: -time.Hour}, wantField: "OnceConfig.TTL"},
+		{name: "TTL shorter than a lease", cfg: sqsonce.OnceConfig{KeyPrefix: "p", TTL: time.Minute}, wantField: "OnceConfig.TTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,11 +73,11 @@ func (p Pause) withDefaults() Pause {
 func (p Pause) validate() error {
 	switch {
 	case p.Lambda == nil:
-		return &ConfigError{"Pause.Lambda", "required: the Lambda client that disables and enables the function's event source mappings"}
+		return &ConfigError{"Config.Pause.Lambda", "required: the Lambda client that disables and enables the function's event source mappings"}
 	case p.FunctionName == "":
-		return &ConfigError{"Pause.FunctionName", "required outside Lambda (AWS_LAMBDA_FUNCTION_NAME is not set)"}
+		return &ConfigError{"Config.Pause.FunctionName", "required outside Lambda (AWS_LAMBDA_FUNCTION_NAME is not set)"}
 	case p.After < 0:
-		return &ConfigError{"Pause.After", "must not be negative"}
+		return &ConfigError{"Config.Pause.After", "must not be negative"}
 	}
 	return nil
 }
