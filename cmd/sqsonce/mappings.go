@@ -7,9 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -68,52 +66,18 @@ func mappings(ctx context.Context, api *lambda.Client, function string) ([]mappi
 	if f := strings.Split(function, ":"); len(f) == 7 && f[0] == "arn" && f[5] == "function" {
 		name = f[6]
 	}
-	in := &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(name)}
-	var out []mapping
-	for {
-		page, err := api.ListEventSourceMappings(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list the event source mappings of %s: %w", function, err)
-		}
-		for _, m := range page.EventSourceMappings {
-			mp, err := describe(ctx, api, m)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, mp)
-		}
-		if aws.ToString(page.NextMarker) == "" {
-			break
-		}
-		in.Marker = page.NextMarker
+	ms, err := sqsonce.ListMappings(ctx, api, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mapping, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, mapping{Mapping: m, Queue: arnName(m.EventSourceARN)})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("function %s has no event source mapping: give the consumer function (--function-name, or --stack-name for the stack's ConsumerFunctionArn)", function)
 	}
 	return out, nil
-}
-
-// describe reads a mapping's tags.
-func describe(ctx context.Context, api *lambda.Client, m types.EventSourceMappingConfiguration) (mapping, error) {
-	mp := mapping{Mapping: sqsonce.Mapping{
-		UUID:           aws.ToString(m.UUID),
-		ARN:            aws.ToString(m.EventSourceMappingArn),
-		EventSourceARN: aws.ToString(m.EventSourceArn),
-		State:          aws.ToString(m.State),
-	}}
-	mp.Queue = arnName(mp.EventSourceARN)
-	if mp.ARN == "" { // built from the function's ARN where the endpoint does not return it
-		if parts := strings.SplitN(aws.ToString(m.FunctionArn), ":", 6); len(parts) == 6 {
-			mp.ARN = strings.Join(parts[:5], ":") + ":event-source-mapping:" + mp.UUID
-		}
-	}
-	tags, err := api.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(mp.ARN)})
-	if err != nil {
-		return mp, fmt.Errorf("read the tags of event source mapping %s: %w", mp.UUID, err)
-	}
-	mp.PausedBy, mp.Reason = tags.Tags[sqsonce.TagPausedBy], tags.Tags[sqsonce.TagPausedReason]
-	mp.PausedAt, _ = time.Parse(time.RFC3339, tags.Tags[sqsonce.TagPausedAt])
-	return mp, nil
 }
 
 // arnName is the last field of an ARN: a queue's name.

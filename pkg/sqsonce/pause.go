@@ -157,8 +157,14 @@ func (p *pauser) pause(ctx context.Context, sourceARN, reason string) ([]string,
 	return paused, errors.Join(errs...)
 }
 
-// status reads the function's mappings and, for those disabled, who paused
-// them.
+// ListMappings returns the event source mappings of function (a name, or an
+// ARN), each with its state and, from its tags, who paused it, when and
+// why: what Probe reads, for an operator's tools (sqsonce status).
+func ListMappings(ctx context.Context, api LambdaAPI, function string) ([]Mapping, error) {
+	return (&pauser{cfg: Pause{Lambda: api, FunctionName: function}}).status(ctx)
+}
+
+// status reads the function's mappings and who paused them.
 func (p *pauser) status(ctx context.Context) ([]Mapping, error) {
 	ms, err := p.mappings(ctx, "")
 	if err != nil {
