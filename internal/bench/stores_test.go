@@ -73,7 +73,7 @@ func BenchmarkStore(b *testing.B) {
 				}
 				// A prefix of each run's own, so that -count above 1 still
 				// measures new keys.
-				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)})
+				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36), CacheSize: -1})
 				if err != nil {
 					b.Fatal(err)
 				}

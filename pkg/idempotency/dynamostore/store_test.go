@@ -31,7 +31,8 @@ func newStore(t *testing.T, client *dynamodb.Client) *dynamostore.Store {
 
 func newGuard(t *testing.T, store idempotency.Store, mutate func(*idempotency.Config)) *idempotency.Guard {
 	t.Helper()
-	cfg := idempotency.Config{KeyPrefix: "test"}
+	// No local cache: these tests count what the store itself does.
+	cfg := idempotency.Config{KeyPrefix: "test", CacheSize: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}
