@@ -33,7 +33,7 @@ scripts/with-local-aws.sh bash -c "
 # 4. CPU and memory per message.
 {
 	go test -count=1 -run '^$' -bench Guard -benchmem ./internal/bench
-	go test -count=1 -run '^$' -bench BenchmarkHandler -benchmem ./pkg/sqsbatch
+	go test -count=1 -run '^$' -bench BenchmarkHandler -benchmem ./pkg/sqsonce/internal/batch
 } | tee "$out/cpu.txt"
 # 5. The stripped arm64 bootstrap.
 GOARCH=arm64 GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$out/bootstrap-arm64" ./functions/consumer

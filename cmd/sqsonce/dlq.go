@@ -11,7 +11,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/internal/ops/redrive"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // dlqMaxDefault is how many messages dlq lists unless told.
@@ -97,11 +97,11 @@ type dlqEntry struct {
 func newDLQEntry(p redrive.Peeked, now time.Time) dlqEntry {
 	e := dlqEntry{
 		MessageID:       p.MessageID,
-		SourceMessageID: p.Attributes[sqsbatch.AttrSourceMessageID],
+		SourceMessageID: p.Attributes[sqsonce.AttrSourceMessageID],
 		EventID:         p.Attributes[ledger.AttrEventID],
 		Via:             viaRedrivePolicy,
-		ErrorClass:      p.Attributes[sqsbatch.AttrErrorClass],
-		Error:           p.Attributes[sqsbatch.AttrError],
+		ErrorClass:      p.Attributes[sqsonce.AttrErrorClass],
+		Error:           p.Attributes[sqsonce.AttrError],
 		ReceiveCount:    p.ReceiveCount,
 		SentAt:          p.SentAt,
 		AgeSeconds:      int64(now.Sub(p.SentAt).Seconds()),

@@ -28,7 +28,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // runCLIEnv is runCLI with extra KEY=VALUE variables in the command's
@@ -275,15 +275,15 @@ func TestDLQ(t *testing.T) {
 	str := func(v string) sqstypes.MessageAttributeValue {
 		return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
-	// As the consumer sends a permanent failure (sqsbatch.DLQ).
+	// As the consumer sends a permanent failure (sqsonce.DLQ).
 	_, err := client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(q.DLQURL),
 		MessageBody: aws.String(`{"id":"evt-1","amount":-5}`),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-			ledger.AttrEventID:           str("evt-1"),
-			sqsbatch.AttrErrorClass:      str("invalid"),
-			sqsbatch.AttrError:           str("amount must be positive"),
-			sqsbatch.AttrSourceMessageID: str("src-1"),
+			ledger.AttrEventID:          str("evt-1"),
+			sqsonce.AttrErrorClass:      str("invalid"),
+			sqsonce.AttrError:           str("amount must be positive"),
+			sqsonce.AttrSourceMessageID: str("src-1"),
 		},
 	})
 	require.NoError(t, err)

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -56,14 +56,14 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 	msg := ledger.Message(sqskey.Source{Kind: sqskey.BodyField})
 	switch c {
 	case Baseline:
-		return sqsbatch.New(func(ctx context.Context, m events.SQSMessage) error {
+		return baseline(func(ctx context.Context, m events.SQSMessage) error {
 			ev, err := ledger.Decode([]byte(m.Body))
 			if err != nil {
-				return sqsbatch.Permanent(err)
+				return err
 			}
 			_, err = ledger.ApplyOnce(ctx, db, tables.Ledger, ev)
 			return err
-		}, sqsbatch.Config{Logger: quiet})
+		}), nil
 	case Default, AnyEffect:
 		store, err := dynamostore.New(db, tables.Idempotency)
 		if err != nil {
@@ -79,4 +79,30 @@ func NewConsumer(c Consumer, db dynamostore.API, tables Tables, cacheSize int) (
 		}, cfg)
 	}
 	return nil, fmt.Errorf("bench: unknown consumer %q", c)
+}
+
+// baseline is a consumer without idempotency: apply runs on every record of
+// a batch, sqsonce.ConcurrencyDefault at a time as sqsonce runs them, and the
+// records that failed are reported. No claim, no record, no breaker.
+type baseline func(ctx context.Context, m events.SQSMessage) error
+
+// Handle runs a batch.
+func (apply baseline) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sqsonce.ConcurrencyDefault)
+	for _, m := range ev.Records {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := apply(ctx, m); err != nil {
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return resp, nil
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -32,7 +31,7 @@ type Clients struct {
 	Redis redis.UniversalClient
 	// DLQ sends permanent failures when Config.PermanentDLQURL or
 	// PermanentFIFODLQ is set.
-	DLQ sqsbatch.Sender
+	DLQ sqsonce.Sender
 	// Queues hides records failed by the store for longer at each receive
 	// (sqsonce.Backoff), when set.
 	Queues sqsonce.VisibilityAPI
@@ -61,7 +60,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler[ledger.Re
 		CacheSize:  cfg.CacheSize,
 		BreakAfter: cfg.BreakAfter,
 		Logger:     logger,
-		Metrics:    &sqsbatch.EMF{Writer: out, Level: cfg.LogLevel}, // LOG_LEVEL is the ApplicationLogLevel: the metrics pass Lambda's filter
+		Metrics:    &sqsonce.EMF{Writer: out, Level: cfg.LogLevel}, // LOG_LEVEL is the ApplicationLogLevel: the metrics pass Lambda's filter
 	}
 	if cfg.FunctionName != "" {
 		sc.Metrics.Dimensions = map[string]string{"FunctionName": cfg.FunctionName}
@@ -85,7 +84,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler[ledger.Re
 		if clients.DLQ == nil {
 			return nil, errors.New("consumer: PERMANENT_DLQ_URL or PERMANENT_FIFO_DLQ_URL is set but no SQS client was given")
 		}
-		sc.DLQ = &sqsbatch.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
+		sc.DLQ = &sqsonce.DLQ{Client: clients.DLQ, QueueURL: cfg.PermanentDLQURL, FIFOQueueURL: cfg.PermanentFIFODLQ}
 	}
 	if cfg.Store == StoreRedis {
 		if clients.Redis == nil {

@@ -12,7 +12,7 @@ type Outcomes struct {
 	// Executed, Replayed and AlreadyApplied count the consumer's lines by
 	// their "idempotency" field.
 	Executed, Replayed, AlreadyApplied int
-	// Records counts sqsbatch's per-record lines by "outcome" (succeeded,
+	// Records counts the batch processor's per-record lines by "outcome" (succeeded,
 	// failed, permanent, ...).
 	Records map[string]int
 	// Classes counts the reported records' "error_class".

@@ -239,12 +239,12 @@ func attrString(item map[string]types.AttributeValue, name string) string {
 // dlqMessage is a message read from a dead-letter queue.
 type dlqMessage struct {
 	Body  string
-	Class string // the sqsbatch error-class attribute, "" after a redrive
+	Class string // the DLQ's error-class attribute, "" after a redrive
 	Error string
 }
 
 // drainQueue empties a queue and returns its messages with the error
-// attributes sqsbatch adds when it sends a record to a DLQ.
+// attributes sqsonce adds when it sends a record to a DLQ.
 func drainQueue(t *testing.T, client *sqs.Client, url string) []dlqMessage {
 	t.Helper()
 	var out []dlqMessage

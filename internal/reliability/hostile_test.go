@@ -15,7 +15,6 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -42,7 +41,7 @@ func newApp(t *testing.T) app {
 	return a
 }
 
-// recordClasses maps message id to the error class of its sqsbatch line.
+// recordClasses maps message id to the error class of its batch record line.
 func recordClasses(logs string) map[string]string {
 	out := map[string]string{}
 	for _, l := range logLines(logs) {
@@ -80,15 +79,15 @@ func TestHostileInput(t *testing.T) {
 	for i := range 10 {
 		tenAttrs[fmt.Sprintf("a%d", i)] = strAttr("x")
 	}
-	dlqOrFailed := []sqsbatch.Outcome{sqsbatch.OutcomeSentToDLQ, sqsbatch.OutcomeDLQFailed}
-	toDLQ := []sqsbatch.Outcome{sqsbatch.OutcomeSentToDLQ}
-	ok := []sqsbatch.Outcome{sqsbatch.OutcomeSucceeded}
+	dlqOrFailed := []sqsonce.Outcome{sqsonce.OutcomeSentToDLQ, sqsonce.OutcomeDLQFailed}
+	toDLQ := []sqsonce.Outcome{sqsonce.OutcomeSentToDLQ}
+	ok := []sqsonce.Outcome{sqsonce.OutcomeSucceeded}
 	const invalid, mismatch = "invalid-event", sqsonce.ClassPayloadMismatch
 	cases := []struct {
 		name     string
 		body     string
 		attrs    map[string]events.SQSMessageAttribute
-		outcomes []sqsbatch.Outcome
+		outcomes []sqsonce.Outcome
 		class    string
 		applied  *event // the event this record applies, if any
 	}{
@@ -139,9 +138,9 @@ func TestHostileInput(t *testing.T) {
 		require.Contains(t, c.outcomes, o, "%s: outcome", c.name)
 		require.Equal(t, c.class, classes[id], "%s: error class in the log", c.name)
 		switch o {
-		case sqsbatch.OutcomeSucceeded:
+		case sqsonce.OutcomeSucceeded:
 			require.False(t, failed[id], c.name)
-		case sqsbatch.OutcomeSentToDLQ:
+		case sqsonce.OutcomeSentToDLQ:
 			require.Equal(t, 1, inDLQ[c.body], "%s: in the DLQ once", c.name)
 			require.False(t, failed[id], c.name)
 		default:

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqskey"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -127,7 +126,7 @@ func TestStalledWorker(t *testing.T) {
 			case "any-effect":
 				require.Equal(t, 1, ra.Counts.LeaseLost)
 				o, _ := ra.Outcome("m-a")
-				require.Equal(t, sqsbatch.OutcomeFailed, o, "a lost lease is retried, not dead-lettered")
+				require.Equal(t, sqsonce.OutcomeFailed, o, "a lost lease is retried, not dead-lettered")
 				r2, err := a.Process(context.Background(), batch("m-a2"))
 				require.NoError(t, err)
 				require.Equal(t, 1, r2.Counts.Replayed, "A's redelivery replays")

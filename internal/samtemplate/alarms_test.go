@@ -47,7 +47,7 @@ func TestAlarms(t *testing.T) {
 		{"AWS/Lambda", "Errors", "ConsumerFunction", "Sum", "GreaterThanThreshold", 0},
 		{"AWS/Lambda", "Throttles", "ConsumerFunction", "Sum", "GreaterThanThreshold", 0},
 		{"AWS/Lambda", "Errors", "ProducerFunction", "Sum", "GreaterThanThreshold", 0},
-		// The consumer's EMF metrics (sqsbatch.Counts and sqsonce's own),
+		// The consumer's EMF metrics (sqsonce.Counts),
 		// dimension FunctionName (consumer.Config).
 		{"sqsonce", "StoreFailed", "sqsonce-consumer", "Sum", "GreaterThanThreshold", 0},
 		{"sqsonce", "Breaker", "sqsonce-consumer", "Sum", "GreaterThanThreshold", 0},

@@ -17,7 +17,7 @@ import (
 // The consumer, configured as the template configures it, writes its
 // metric lines at the LogLevel that is also its ApplicationLogLevel, for
 // every level the template allows: Lambda's filter keeps them
-// (sqsbatch.TestEMFPassesLambdaLogLevelFilter models the rule).
+// (batch.TestEMFPassesLambdaLogLevelFilter models the rule).
 func TestConsumerMetricsAtTheTemplatesLogLevel(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)

@@ -64,7 +64,7 @@ func TestDLQSendOnlyWhenConfigured(t *testing.T) {
 // Lambda filters the functions' JSON logs at the LogLevel parameter too.
 // The consumer writes its metrics (EMF lines) at LOG_LEVEL, which must
 // therefore be the same parameter, each of whose values is a level both
-// slog and Lambda name the same way (sqsbatch.EMF.Level), so the metrics
+// slog and Lambda name the same way (sqsonce.EMF.Level), so the metrics
 // pass Lambda's filter at every level allowed.
 func TestApplicationLogLevelFollowsLogLevel(t *testing.T) {
 	t.Parallel()

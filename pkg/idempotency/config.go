@@ -27,7 +27,7 @@ const (
 	MinLeaseDefault = time.Second
 	// FinishTimeoutDefault is how long Complete and Release may run after
 	// the function's context has ended.
-	// It is shorter than sqsbatch.SafetyMarginDefault, so a completion that
+	// It is shorter than sqsonce.SafetyMarginDefault, so a completion that
 	// starts when the batch processor cancels its handlers still ends before
 	// the Lambda deadline.
 	FinishTimeoutDefault = time.Second
@@ -83,7 +83,7 @@ type Config struct {
 	// function's context has ended (the Lambda deadline, a cancellation), so
 	// finished work is recorded and failed work released; while the context
 	// lives they run under it. Keep it below the time the batch processor
-	// leaves before the deadline (sqsbatch.Config.SafetyMargin). Default
+	// leaves before the deadline (sqsonce.Config.SafetyMargin). Default
 	// FinishTimeoutDefault (1s).
 	FinishTimeout time.Duration
 }

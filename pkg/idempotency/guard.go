@@ -192,7 +192,7 @@ type finishByKey struct{}
 // WithFinishBy returns a context under which a Guard's completions and
 // releases end by t at the latest, even within FinishTimeout after ctx
 // ended. A batch processor sets it to the time it stops waiting for its
-// handlers (sqsbatch.FinishBy), so that a completion never commits after its
+// handlers (sqsonce's batch processor), so that a completion never commits after its
 // record was reported failed.
 func WithFinishBy(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, finishByKey{}, t)

@@ -51,7 +51,7 @@ func (e *ValidationError) Error() string {
 // Is makes every ValidationError match ErrInvalidEvent.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidEvent }
 
-// ErrorClass names the failure for logs and metrics (sqsbatch.Classifier).
+// ErrorClass names the failure for logs and metrics (sqsonce.ClassOf).
 func (e *ValidationError) ErrorClass() string { return "invalid-event" }
 
 func invalid(field, format string, args ...any) error {

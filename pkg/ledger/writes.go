@@ -14,7 +14,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -61,7 +60,7 @@ func Apply(table string, e Event) sqsonce.Effect[Receipt] {
 			if maps.EqualFunc(existing, entryItem(e), sameValue) {
 				return sqsonce.ErrAlreadyApplied
 			}
-			return sqsbatch.Permanent(fmt.Errorf("%w: ledger entry %s of the account exists with another amount, currency or time", idempotency.ErrPayloadMismatch, e.ID))
+			return sqsonce.Permanent(fmt.Errorf("%w: ledger entry %s of the account exists with another amount, currency or time", idempotency.ErrPayloadMismatch, e.ID))
 		},
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // Limits of SQS and Lambda that bound a Backoff.
@@ -79,9 +79,9 @@ type queueInfo struct {
 
 // outageFailed reports whether a record's failure is the store's: it is
 // backed off.
-func outageFailed(r sqsbatch.Report, id string) bool {
+func outageFailed(r batch.Report, id string) bool {
 	switch r.Class(id) {
-	case ClassStoreFailed, sqsbatch.ClassBreaker:
+	case ClassStoreFailed, batch.ClassBreaker:
 		return true
 	}
 	return false
@@ -89,7 +89,7 @@ func outageFailed(r sqsbatch.Report, id string) bool {
 
 // hide backs off the records of ev that failed by the store, ran elapsed
 // into the invocation. It returns how many it hid.
-func (b *backoff) hide(ctx context.Context, ev events.SQSEvent, r sqsbatch.Report, elapsed time.Duration) (int, error) {
+func (b *backoff) hide(ctx context.Context, ev events.SQSEvent, r batch.Report, elapsed time.Duration) (int, error) {
 	bySource := map[string][]types.ChangeMessageVisibilityBatchRequestEntry{}
 	urls := map[string]string{}
 	var order []string

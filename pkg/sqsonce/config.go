@@ -7,17 +7,23 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // Defaults of Config.
 const (
 	// BreakAfterDefault is how many consecutive store failures open the
 	// breaker, which then fails the rest of the batch without running it.
-	BreakAfterDefault = sqsbatch.BreakAfterDefault
+	BreakAfterDefault = batch.BreakAfterDefault
 	// CacheSizeDefault is how many completed keys are kept in memory per
 	// execution environment.
 	CacheSizeDefault = idempotency.CacheSizeDefault
+	// ConcurrencyDefault is how many records (or FIFO message groups) New
+	// runs at once.
+	ConcurrencyDefault = batch.ConcurrencyDefault
+	// SafetyMarginDefault is how long before the Lambda deadline no new work
+	// starts.
+	SafetyMarginDefault = batch.SafetyMarginDefault
 )
 
 // Config configures a Handler. KeyPrefix is required; every other field's
@@ -36,7 +42,7 @@ type Config struct {
 	// disables the cache.
 	CacheSize int
 	// Concurrency is how many records (or FIFO message groups) New runs at
-	// once. Default sqsbatch.ConcurrencyDefault (8). NewDynamoDB hands its
+	// once. Default ConcurrencyDefault (8). NewDynamoDB hands its
 	// records over in waves; the store bounds the transactions of a wave in
 	// flight (dynamostore.WithTxConcurrency).
 	Concurrency int
@@ -46,7 +52,7 @@ type Config struct {
 	BreakAfter int
 	// SafetyMargin is how long before the Lambda deadline no new work
 	// starts and running work is cancelled. Default
-	// sqsbatch.SafetyMarginDefault (2s), capped at a quarter of the time
+	// SafetyMarginDefault (2s), capped at a quarter of the time
 	// left.
 	SafetyMargin time.Duration
 	// FinishTimeout is how long a completion may still run once its
@@ -56,12 +62,12 @@ type Config struct {
 	FinishTimeout time.Duration
 	// DLQ, when set, sends permanent failures to a dead-letter queue at once
 	// instead of leaving them to the queue's redrive policy.
-	DLQ *sqsbatch.DLQ
+	DLQ *DLQ
 	// Logger receives one line per record. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics, when set, receives each invocation's Counts as one line of
 	// Embedded Metric Format.
-	Metrics *sqsbatch.EMF
+	Metrics *EMF
 	// Codec encodes effects' results for the store and decodes the results
 	// replayed to duplicates. Default JSONCodec.
 	Codec Codec
@@ -88,13 +94,13 @@ func (c Config) WithDefaults() Config {
 		c.CacheSize = CacheSizeDefault
 	}
 	if c.Concurrency == 0 {
-		c.Concurrency = sqsbatch.ConcurrencyDefault
+		c.Concurrency = batch.ConcurrencyDefault
 	}
 	if c.BreakAfter == 0 {
 		c.BreakAfter = BreakAfterDefault
 	}
 	if c.SafetyMargin == 0 {
-		c.SafetyMargin = sqsbatch.SafetyMarginDefault
+		c.SafetyMargin = batch.SafetyMarginDefault
 	}
 	if c.FinishTimeout == 0 {
 		c.FinishTimeout = idempotency.FinishTimeoutDefault
@@ -139,6 +145,8 @@ func (c Config) validate() error {
 		return &ConfigError{"Config.FinishTimeout", fmt.Sprintf("%s must be shorter than SafetyMargin %s, or a completion could outlive the invocation", c.FinishTimeout, c.SafetyMargin)}
 	case c.Concurrency < 0:
 		return &ConfigError{"Config.Concurrency", "must not be negative"}
+	case c.Metrics != nil && c.Metrics.Writer == nil:
+		return &ConfigError{"Config.Metrics.Writer", "required when Metrics is set"}
 	}
 	if c.Pause != nil {
 		if err := c.Pause.validate(); err != nil {
@@ -166,17 +174,26 @@ func (c Config) guard(store idempotency.Store) (*idempotency.Guard, error) {
 	return g, fromGuard(err, "Config")
 }
 
-// batch is the sqsbatch configuration of c.
-func (c Config) batch() sqsbatch.Config {
-	return sqsbatch.Config{
+// batch is the batch processor's configuration of c.
+func (c Config) batch() batch.Config {
+	return batch.Config{
 		Concurrency:  c.Concurrency,
 		SafetyMargin: c.SafetyMargin,
-		DLQ:          c.DLQ,
+		DLQ:          c.DLQ.batchDLQ(),
 		BreakAfter:   c.BreakAfter,
 		IsOutage:     func(err error) bool { return errors.Is(err, idempotency.ErrStoreFailed) },
 		Logger:       c.Logger,
 		Now:          c.Clock,
 	}
+}
+
+// fromBatch makes the batch processor's configuration error one of this
+// package's, naming the Config field the caller set.
+func fromBatch(err error) error {
+	if ce := (*batch.ConfigError)(nil); errors.As(err, &ce) {
+		return &ConfigError{"Config." + ce.Field, ce.Problem}
+	}
+	return err
 }
 
 // fromGuard makes the guard's configuration error one of this package's,

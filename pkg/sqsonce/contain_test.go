@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -100,7 +99,7 @@ func TestDynamoDBInvalidWriteFailsOnlyItsMessage(t *testing.T) {
 				return o.effect(ctx, ord)
 			})
 			outcome, _ := report.Outcome("A1")
-			require.Equal(t, sqsbatch.OutcomePermanent, outcome)
+			require.Equal(t, sqsonce.OutcomePermanent, outcome)
 			require.Equal(t, sqsonce.ClassInvalidWrite, report.Class("A1"))
 			require.Equal(t, 1, report.Counts.InvalidWrite)
 		})
@@ -166,8 +165,8 @@ func TestDynamoDBPanicFailsOnlyItsRecord(t *testing.T) {
 			}
 			report := containment(t, o, msg, fn)
 			outcome, _ := report.Outcome("A1")
-			require.Equal(t, sqsbatch.OutcomePanicked, outcome)
-			require.Equal(t, sqsbatch.ClassPanic, report.Class("A1"))
+			require.Equal(t, sqsonce.OutcomePanicked, outcome)
+			require.Equal(t, sqsonce.ClassPanic, report.Class("A1"))
 		})
 	}
 }
@@ -180,13 +179,13 @@ func TestDynamoDBRetryableDecodeError(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		err       error
-		outcome   sqsbatch.Outcome
+		outcome   sqsonce.Outcome
 		class     string
 		retryable bool
 	}{
-		{"permanent by default", errors.New("bad signature"), sqsbatch.OutcomePermanent, sqsonce.ClassInvalid, false},
-		{"retryable", sqsonce.Retryable(errors.New("s3: GetObject: connection reset")), sqsbatch.OutcomeFailed, sqsonce.ClassDecodeFailed, true},
-		{"retryable, wrapped", fmt.Errorf("claim check: %w", sqsonce.Retryable(errors.New("kms: throttled"))), sqsbatch.OutcomeFailed, sqsonce.ClassDecodeFailed, true},
+		{"permanent by default", errors.New("bad signature"), sqsonce.OutcomePermanent, sqsonce.ClassInvalid, false},
+		{"retryable", sqsonce.Retryable(errors.New("s3: GetObject: connection reset")), sqsonce.OutcomeFailed, sqsonce.ClassDecodeFailed, true},
+		{"retryable, wrapped", fmt.Errorf("claim check: %w", sqsonce.Retryable(errors.New("kms: throttled"))), sqsonce.OutcomeFailed, sqsonce.ClassDecodeFailed, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,6 +1,6 @@
 package sqsonce
 
-import "github.com/sqsonce/sqsonce/pkg/sqsbatch"
+import "github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 
 // Counts counts a Handler's records, for one batch (Report.Counts) or all
 // so far (Handler.Totals): by outcome in the batch (the first group, which
@@ -72,18 +72,18 @@ func (c Counts) Add(o Counts) Counts {
 }
 
 // withBatch returns c with the batch outcomes of b.
-func (c Counts) withBatch(b sqsbatch.Counts) Counts {
+func (c Counts) withBatch(b batch.Counts) Counts {
 	c.Invocations, c.Records, c.Duplicates, c.Reported = b.Invocations, b.Records, b.Duplicates, b.Reported
 	c.Succeeded, c.Failed, c.Permanent, c.SentToDLQ, c.DLQFailed = b.Succeeded, b.Failed, b.Permanent, b.SentToDLQ, b.DLQFailed
 	c.Panicked, c.Skipped, c.Deadline, c.Breaker, c.Abandoned = b.Panicked, b.Skipped, b.Deadline, b.Breaker, b.Abandoned
 	return c
 }
 
-func (c Counts) metrics() []sqsbatch.Metric {
+func (c Counts) metrics() []batch.Metric {
 	cs := c.counters()
-	out := make([]sqsbatch.Metric, len(cs))
+	out := make([]batch.Metric, len(cs))
 	for i, f := range cs {
-		out[i] = sqsbatch.Metric{Name: f.name, Value: *f.value}
+		out[i] = batch.Metric{Name: f.name, Value: *f.value}
 	}
 	return out
 }

@@ -15,7 +15,7 @@
 //     TransactWriteItems. Counter updates declared
 //     with dynamostore.Add are merged per item.
 //
-// Both carry what pkg/sqsbatch gives: partial batch failures
+// Both carry what the batch processor gives: partial batch failures
 // (batchItemFailures), bounded parallelism, FIFO message groups in order (a
 // failed record stops its group), the Lambda deadline (records not done
 // before the safety margin are reported, never left to the timeout), a

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // Effect is what one message does to DynamoDB, for NewDynamoDB, and the
@@ -33,7 +33,7 @@ type Effect[R any] struct {
 	// the message was written. Return ErrAlreadyApplied when existing shows
 	// that this very effect was applied before (its idempotency record had
 	// expired, or its key differs): the key is then completed and later
-	// duplicates replay. Return a sqsbatch.Permanent error for a conflict
+	// duplicates replay. Return a [Permanent] error for a conflict
 	// (the DLQ), any other error to have the message retried. Default (nil):
 	// a permanent failure of class ClassConditionFailed.
 	ConditionFailed func(write int, existing map[string]types.AttributeValue) error
@@ -45,8 +45,8 @@ var ErrAlreadyApplied = errors.New("sqsonce: effect already applied")
 
 // DynamoDBFunc is the effect of one message, for NewDynamoDB: the writes
 // that apply it. It should only compute them; they commit after it returns.
-// An error fails the record; a sqsbatch.Permanent error sends it to the DLQ.
-// A panic fails only its own record (sqsbatch.OutcomePanicked).
+// An error fails the record; a [Permanent] error sends it to the DLQ.
+// A panic fails only its own record (batch.OutcomePanicked).
 type DynamoDBFunc[T, R any] func(ctx context.Context, body T) (Effect[R], error)
 
 // NewDynamoDB returns a Handler whose effects are DynamoDB writes, applied
@@ -73,18 +73,18 @@ func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDB
 	if err != nil {
 		return nil, err
 	}
-	h.proc, err = sqsbatch.NewBatch(func(ctx context.Context, msgs []events.SQSMessage) []error {
+	h.proc, err = batch.NewBatch(func(ctx context.Context, msgs []events.SQSMessage) []error {
 		return h.commitWave(ctx, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
 	}, h.cfg.batch())
 	if err != nil {
-		return nil, err
+		return nil, fromBatch(err)
 	}
 	return h, nil
 }
 
 // commitWave commits one wave of records and returns their errors. A panic
 // in the effect's functions (fn, Effect.ConditionFailed) fails only its own
-// record, with a *sqsbatch.PanicError; an effect whose writes DynamoDB
+// record, with a *batch.PanicError; an effect whose writes DynamoDB
 // refuses fails alone, permanently (invalidWrite).
 func (h *Handler[R]) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
 	errs := make([]error, len(msgs))
@@ -151,7 +151,7 @@ func invalidWrite(err error) error {
 	if se := (*idempotency.StoreError)(nil); errors.As(err, &se) {
 		err = se.Err
 	}
-	return sqsbatch.Permanent(sqsbatch.WithClass(err, ClassInvalidWrite))
+	return batch.Permanent(batch.WithClass(err, ClassInvalidWrite))
 }
 
 // judgeCondition asks an effect what its failed write condition means.
@@ -159,16 +159,16 @@ func judgeCondition[R any](eff Effect[R], wce *idempotency.WriteConditionError) 
 	existing, _ := wce.Existing.(map[string]types.AttributeValue)
 	cause := fmt.Errorf("write %d of the effect: its condition failed", wce.Index)
 	if eff.ConditionFailed == nil {
-		return sqsbatch.Permanent(sqsbatch.WithClass(cause, ClassConditionFailed))
+		return batch.Permanent(batch.WithClass(cause, ClassConditionFailed))
 	}
 	_, verdict := recovered(func() (struct{}, error) { return struct{}{}, eff.ConditionFailed(wce.Index, existing) })
 	switch {
 	case verdict == nil:
-		return fmt.Errorf("%w; ConditionFailed returned nil: return ErrAlreadyApplied, a sqsbatch.Permanent error or a retryable one", cause)
+		return fmt.Errorf("%w; ConditionFailed returned nil: return ErrAlreadyApplied, a batch.Permanent error or a retryable one", cause)
 	case errors.Is(verdict, ErrAlreadyApplied):
 		return verdict
-	case sqsbatch.ClassOf(verdict) == sqsbatch.ClassError || sqsbatch.ClassOf(verdict) == sqsbatch.ClassPermanent:
-		return sqsbatch.WithClass(fmt.Errorf("%w: %w", cause, verdict), ClassConditionFailed)
+	case batch.ClassOf(verdict) == batch.ClassError || batch.ClassOf(verdict) == batch.ClassPermanent:
+		return batch.WithClass(fmt.Errorf("%w: %w", cause, verdict), ClassConditionFailed)
 	}
 	return fmt.Errorf("%w: %w", cause, verdict)
 }

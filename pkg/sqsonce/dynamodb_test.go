@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -56,7 +55,7 @@ func TestDynamoDBFIFOFailureStopsItsGroup(t *testing.T) {
 			require.Equal(t, []string{"A2", "A3"}, failures(report))
 			require.Equal(t, map[string]bool{"a1": true, "b1": true, "b2": true}, o.applied(t), "A3 was not written after A2 failed")
 			outcome, _ := report.Outcome("A3")
-			require.Equal(t, sqsbatch.OutcomeSkipped, outcome)
+			require.Equal(t, sqsonce.OutcomeSkipped, outcome)
 			require.Equal(t, "1", o.reserved(t, "x"))
 			require.Equal(t, "2", o.reserved(t, "y"))
 		})

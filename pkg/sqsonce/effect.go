@@ -6,13 +6,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // EffectFunc is the effect of one message, for New. It returns the result
 // stored (encoded with Config.Codec) and replayed to the message's
 // duplicates; use struct{} when there is none. An error fails the record,
-// which SQS delivers again; a sqsbatch.Permanent error sends it to the
+// which SQS delivers again; a [Permanent] error sends it to the
 // DLQ. It must honour ctx.
 type EffectFunc[T, R any] func(ctx context.Context, body T) (R, error)
 
@@ -40,12 +40,12 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		}
 		return g.ClaimAhead(ctx, items)
 	}
-	h.proc, err = sqsbatch.New(func(ctx context.Context, m events.SQSMessage) error {
+	h.proc, err = batch.New(func(ctx context.Context, m events.SQSMessage) error {
 		r, inv := h.read(ctx, m)
 		if r.err != nil {
 			return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 		}
-		if by, ok := sqsbatch.FinishBy(ctx); ok {
+		if by, ok := batch.FinishBy(ctx); ok {
 			ctx = idempotency.WithFinishBy(ctx, by)
 		}
 		var value any
@@ -60,7 +60,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		return h.settle(ctx, inv, m, res, value, false, err)
 	}, h.cfg.batch())
 	if err != nil {
-		return nil, err
+		return nil, fromBatch(err)
 	}
 	return h, nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -48,7 +47,7 @@ func TestNewAnswersTwinsInOneBatch(t *testing.T) {
 		"one twin executes, the other gets the result it stored back, decoded")
 	last, ok := report.Record("m3")
 	require.True(t, ok)
-	require.Equal(t, sqsonce.Record[string]{MessageID: "m3", Key: "o2", Outcome: sqsbatch.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: "sent o2"}, last)
+	require.Equal(t, sqsonce.Record[string]{MessageID: "m3", Key: "o2", Outcome: sqsonce.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: "sent o2"}, last)
 }
 
 // Bad input is never dropped: an undecodable body, a missing key and a key
@@ -69,7 +68,7 @@ func TestNewBadInputIsReported(t *testing.T) {
 	require.Equal(t, 1, report.Counts.PayloadMismatch)
 	for _, id := range []string{"m1", "m2", "m3"} {
 		o, _ := report.Outcome(id)
-		require.Equal(t, sqsbatch.OutcomePermanent, o, id)
+		require.Equal(t, sqsonce.OutcomePermanent, o, id)
 	}
 }
 
@@ -116,7 +115,7 @@ func TestShortTimeouts(t *testing.T) {
 					rec, err := store.Get(context.Background(), idempotency.StoredKey("mail", "o1"))
 					require.NoError(t, err)
 					completed := rec.Status == idempotency.StatusCompleted
-					require.Equal(t, completed, outcome == sqsbatch.OutcomeSucceeded,
+					require.Equal(t, completed, outcome == sqsonce.OutcomeSucceeded,
 						"outcome %s, record %s", outcome, rec.Status)
 					if complete == 10*time.Millisecond {
 						require.True(t, completed, "a fast completion fits in the invocation")

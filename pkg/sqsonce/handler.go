@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // Handler is an exactly-once Lambda SQS handler whose effects have results
@@ -17,7 +17,7 @@ import (
 // build it once per execution environment, outside the handler.
 type Handler[R any] struct {
 	cfg    Config
-	proc   *sqsbatch.Processor
+	proc   *batch.Processor
 	before func(ctx context.Context, recs []record) (context.Context, func()) // runs before the batch; its func after
 
 	prepare func(msg events.SQSMessage) record
@@ -41,7 +41,7 @@ func (h *Handler[R]) Handle(ctx context.Context, ev events.SQSEvent) (events.SQS
 
 // Process runs a batch and reports what became of every record. Its error
 // is nil unless the whole batch must be retried: a record without a
-// message ID (sqsbatch.ErrMissingMessageID), or the OnBatchFailed hook's
+// message ID (batch.ErrMissingMessageID), or the OnBatchFailed hook's
 // error.
 func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R], error) {
 	inv := &invocation{recs: make(map[string]record, len(ev.Records)), notes: map[string]note{}}
@@ -193,7 +193,7 @@ func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSM
 		log.InfoContext(ctx, "sqsonce: effect applied", "idempotency", "executed")
 		return nil
 	}
-	class := sqsbatch.ClassOf(err)
+	class := batch.ClassOf(err)
 	switch {
 	case errors.As(err, new(*invalidInput)):
 		c.Invalid++
@@ -206,7 +206,7 @@ func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSM
 		return err
 	case errors.Is(err, idempotency.ErrPayloadMismatch):
 		c.PayloadMismatch++
-		return sqsbatch.Permanent(sqsbatch.WithClass(fmt.Errorf("message %s: %w", msg.MessageId, err), ClassPayloadMismatch))
+		return batch.Permanent(batch.WithClass(fmt.Errorf("message %s: %w", msg.MessageId, err), ClassPayloadMismatch))
 	case errors.Is(err, idempotency.ErrInProgress):
 		c.InProgress++
 		class = ClassInProgress
@@ -224,9 +224,9 @@ func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSM
 		return err
 	default:
 		c.EffectFailed++
-		if class == sqsbatch.ClassError || class == sqsbatch.ClassPermanent {
+		if class == batch.ClassError || class == batch.ClassPermanent {
 			class = ClassEffect
 		}
 	}
-	return sqsbatch.WithClass(fmt.Errorf("message %s: %w", msg.MessageId, err), class)
+	return batch.WithClass(fmt.Errorf("message %s: %w", msg.MessageId, err), class)
 }

@@ -19,7 +19,7 @@ type Message[T any] struct {
 	// [Retryable] (a body fetched from S3 or decrypted, whose fetch failed):
 	// the message is then retried by SQS, with class "decode-failed". A
 	// panic in Decode, Key or Payload fails only its own message, as a
-	// panic (sqsbatch.OutcomePanicked). Required; JSON gives one for
+	// panic (batch.OutcomePanicked). Required; JSON gives one for
 	// encoding/json.
 	Decode func(body []byte) (T, error)
 	// Key returns the message's idempotency key. An error (or an empty key)

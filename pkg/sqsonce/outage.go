@@ -7,13 +7,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // containOutage runs after a batch: it backs off the records the store
 // failed (Config.Backoff) and, once the store has been down for
 // Pause.After, pauses consumption (Config.Pause).
-func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r sqsbatch.Report, c Counts, began time.Time) {
+func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r batch.Report, c Counts, began time.Time) {
 	now := h.cfg.Clock()
 	failed, answered := storeSeen(c)
 	down := h.health.observe(now, failed, answered)
@@ -40,7 +40,7 @@ func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r sq
 	}
 	if len(paused) > 0 {
 		log.WarnContext(ctx, "sqsonce: consumption paused until the idempotency store answers", "mappings", paused, "reason", reason)
-		h.writeMetrics(ctx, sqsbatch.Metric{Name: MetricConsumerPaused, Value: 1})
+		h.writeMetrics(ctx, batch.Metric{Name: MetricConsumerPaused, Value: 1})
 	}
 }
 
@@ -56,11 +56,11 @@ const (
 )
 
 // writeMetrics writes metrics as one EMF line when Config.Metrics is set.
-func (h *Handler[R]) writeMetrics(ctx context.Context, ms ...sqsbatch.Metric) {
+func (h *Handler[R]) writeMetrics(ctx context.Context, ms ...batch.Metric) {
 	if h.cfg.Metrics == nil {
 		return
 	}
-	if err := h.cfg.Metrics.WriteMetrics(h.cfg.Clock(), ms...); err != nil {
+	if err := h.cfg.Metrics.write(h.cfg.Clock(), ms...); err != nil {
 		h.cfg.Logger.ErrorContext(ctx, "sqsonce: write metrics", "error", err.Error())
 	}
 }

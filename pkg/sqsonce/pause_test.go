@@ -25,7 +25,6 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -212,7 +211,7 @@ func newOutageRig(t *testing.T, after time.Duration) *outageRig {
 		sqsonce.Config{
 			KeyPrefix: "orders",
 			Logger:    slog.New(slog.NewJSONHandler(io.Discard, nil)),
-			Metrics:   &sqsbatch.EMF{Writer: r.metrics},
+			Metrics:   &sqsonce.EMF{Writer: r.metrics},
 			Pause:     &sqsonce.Pause{Lambda: r.lambda, FunctionName: "orders", After: after},
 			Backoff:   &sqsonce.Backoff{SQS: r.sqs},
 		})

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // ProbeKey is the stored key the store's health probe reads. Nothing writes
@@ -89,7 +89,7 @@ func (h *Handler[R]) Probe(ctx context.Context) (ProbeReport, error) {
 	if paused == 1 {
 		log.WarnContext(ctx, "sqsonce: consumption is paused", "store_error", rep.StoreError, "paused_for", longest.Round(time.Second).String())
 	}
-	h.writeMetrics(ctx, sqsbatch.Metric{Name: MetricConsumerPaused, Value: paused},
-		sqsbatch.Metric{Name: MetricPausedSeconds, Value: int(longest / time.Second)})
+	h.writeMetrics(ctx, batch.Metric{Name: MetricConsumerPaused, Value: paused},
+		batch.Metric{Name: MetricPausedSeconds, Value: int(longest / time.Second)})
 	return rep, errors.Join(errs...)
 }

@@ -7,12 +7,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // reader returns the prepare function of a Message. A panic in the
 // Message's functions fails only the record being read, with a
-// *sqsbatch.PanicError.
+// *batch.PanicError.
 func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	switch {
 	case m.Decode == nil:
@@ -24,7 +24,7 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 		r = record{msg: msg}
 		defer func() {
 			if v := recover(); v != nil {
-				r = record{msg: msg, err: &sqsbatch.PanicError{Value: v, Stack: debug.Stack()}}
+				r = record{msg: msg, err: &batch.PanicError{Value: v, Stack: debug.Stack()}}
 			}
 		}()
 		body, err := m.Decode([]byte(msg.Body))
@@ -48,12 +48,12 @@ func reader[T any](m Message[T]) (func(events.SQSMessage) record, error) {
 	}, nil
 }
 
-// recovered runs f, turning a panic into a *sqsbatch.PanicError, so that a
+// recovered runs f, turning a panic into a *batch.PanicError, so that a
 // panic in a user's function fails only its own record.
 func recovered[V any](f func() (V, error)) (v V, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &sqsbatch.PanicError{Value: p, Stack: debug.Stack()}
+			err = &batch.PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return f()
@@ -69,10 +69,10 @@ func (e *invalidInput) Unwrap() error { return e.err }
 // badInput makes err a permanent failure of input, with class unless the
 // decoder's error names its own.
 func badInput(err error, class string) error {
-	if sqsbatch.ClassOf(err) == sqsbatch.ClassError {
-		err = sqsbatch.WithClass(err, class)
+	if batch.ClassOf(err) == batch.ClassError {
+		err = batch.WithClass(err, class)
 	}
-	return sqsbatch.Permanent(&invalidInput{err})
+	return batch.Permanent(&invalidInput{err})
 }
 
 // unreadable is a message whose decoder failed and asked for a retry.
@@ -88,8 +88,8 @@ func decodeFailed(err error) error {
 	if !errors.As(err, new(*RetryableError)) {
 		return badInput(err, ClassInvalid)
 	}
-	if sqsbatch.ClassOf(err) == sqsbatch.ClassError {
-		err = sqsbatch.WithClass(err, ClassDecodeFailed)
+	if batch.ClassOf(err) == batch.ClassError {
+		err = batch.WithClass(err, ClassDecodeFailed)
 	}
 	return &unreadable{err}
 }

@@ -5,25 +5,25 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
 // Outcome is what became of a record in its batch: succeeded, failed,
-// sent to the DLQ, and so on (the sqsbatch.Outcome constants).
-type Outcome = sqsbatch.Outcome
+// sent to the DLQ, and so on (the batch.Outcome constants).
+type Outcome = batch.Outcome
 
-// The outcomes of a record; see sqsbatch for each one's meaning.
+// The outcomes of a record; each one's meaning beside it.
 const (
-	OutcomeSucceeded = sqsbatch.OutcomeSucceeded // the effect ran or was replayed; not reported
-	OutcomeFailed    = sqsbatch.OutcomeFailed    // failed; reported, delivered again
-	OutcomePermanent = sqsbatch.OutcomePermanent // failed for good, no Config.DLQ; reported, left to the redrive policy
-	OutcomeSentToDLQ = sqsbatch.OutcomeSentToDLQ // failed for good and sent to Config.DLQ; not reported
-	OutcomeDLQFailed = sqsbatch.OutcomeDLQFailed // failed for good and the DLQ send failed; reported
-	OutcomePanicked  = sqsbatch.OutcomePanicked  // a function panicked; reported
-	OutcomeSkipped   = sqsbatch.OutcomeSkipped   // not run: an earlier record of its FIFO group failed; reported
-	OutcomeDeadline  = sqsbatch.OutcomeDeadline  // not run: the deadline's safety margin was reached; reported
-	OutcomeBreaker   = sqsbatch.OutcomeBreaker   // not run: the breaker was open; reported
-	OutcomeAbandoned = sqsbatch.OutcomeAbandoned // still running at the deadline; reported
+	OutcomeSucceeded = batch.OutcomeSucceeded // the effect ran or was replayed; not reported
+	OutcomeFailed    = batch.OutcomeFailed    // failed; reported, delivered again
+	OutcomePermanent = batch.OutcomePermanent // failed for good, no Config.DLQ; reported, left to the redrive policy
+	OutcomeSentToDLQ = batch.OutcomeSentToDLQ // failed for good and sent to Config.DLQ; not reported
+	OutcomeDLQFailed = batch.OutcomeDLQFailed // failed for good and the DLQ send failed; reported
+	OutcomePanicked  = batch.OutcomePanicked  // a function panicked; reported
+	OutcomeSkipped   = batch.OutcomeSkipped   // not run: an earlier record of its FIFO group failed; reported
+	OutcomeDeadline  = batch.OutcomeDeadline  // not run: the deadline's safety margin was reached; reported
+	OutcomeBreaker   = batch.OutcomeBreaker   // not run: the breaker was open; reported
+	OutcomeAbandoned = batch.OutcomeAbandoned // still running at the deadline; reported
 )
 
 // Idempotency is what the idempotency layer did with a record that
@@ -65,7 +65,7 @@ type Record[R any] struct {
 	// batchItemFailures when Outcome.Reported().
 	Outcome Outcome
 	// Class is the error class of a record that did not succeed (Class...
-	// constants and sqsbatch's), "" when it succeeded.
+	// constants), "" when it succeeded.
 	Class string
 	// Err is why the record failed; nil when it succeeded or never ran
 	// (Outcome breaker, deadline, skipped: see Class).
@@ -105,7 +105,7 @@ func (r Report[R]) Class(messageID string) string {
 }
 
 // report builds the Report of a processed batch.
-func (h *Handler[R]) report(ev events.SQSEvent, br sqsbatch.Report, inv *invocation, c Counts) Report[R] {
+func (h *Handler[R]) report(ev events.SQSEvent, br batch.Report, inv *invocation, c Counts) Report[R] {
 	rep := Report[R]{Response: br.Response, Counts: c, index: make(map[string]int, len(ev.Records))}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()

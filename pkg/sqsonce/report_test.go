@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -34,8 +33,8 @@ func TestHooks(t *testing.T) {
 	require.NoError(t, err, "a batch with a success is answered with its failures")
 	require.Zero(t, failedBatches)
 	require.Len(t, seen, 2)
-	require.Equal(t, sqsonce.Record[int]{MessageID: "m1", Key: "o1", Outcome: sqsbatch.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: 10}, seen[0])
-	require.Equal(t, sqsbatch.OutcomePermanent, seen[1].Outcome)
+	require.Equal(t, sqsonce.Record[int]{MessageID: "m1", Key: "o1", Outcome: sqsonce.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyExecuted, Result: 10}, seen[0])
+	require.Equal(t, sqsonce.OutcomePermanent, seen[1].Outcome)
 	require.Equal(t, sqsonce.ClassInvalid, seen[1].Class)
 	require.Error(t, seen[1].Err)
 
@@ -49,7 +48,7 @@ func TestHooks(t *testing.T) {
 	seen = nil
 	report, err = h.Process(context.Background(), batch(standardARN, rec{msgID: "m5", o: order{"o1", "x", 1}}))
 	require.NoError(t, err)
-	require.Equal(t, sqsonce.Record[int]{MessageID: "m5", Key: "o1", Outcome: sqsbatch.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyReplayed, Result: 10, FromCache: true}, seen[0],
+	require.Equal(t, sqsonce.Record[int]{MessageID: "m5", Key: "o1", Outcome: sqsonce.OutcomeSucceeded, Idempotency: sqsonce.IdempotencyReplayed, Result: 10, FromCache: true}, seen[0],
 		"a duplicate's hook sees the replayed result")
 	require.Equal(t, 1, report.Counts.Replayed)
 }

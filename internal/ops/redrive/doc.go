@@ -33,7 +33,7 @@
 //     Result.TooOld and made visible again at the end. The first send is
 //     the message's AttrFirstSentAt, which the loop puts on each copy, else
 //     its SentTimestamp: a queue's redrive policy keeps that, but a message
-//     the consumer sent to the DLQ itself (sqsbatch.DLQ) carries the time
+//     the consumer sent to the DLQ itself (sqsonce.DLQ) carries the time
 //     of that send, so its age is counted from its last failure. A move task
 //     cannot filter, so MaxAge runs the loop.
 //   - The fallback stops when a receive comes back empty; messages that are

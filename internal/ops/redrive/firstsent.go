@@ -7,18 +7,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/sqsonce/sqsonce/pkg/sqsbatch"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // AttrFirstSentAt is the message attribute (a Number, epoch milliseconds)
 // in which the receive/send loop keeps a message's first send time on the
 // copy it sends, since SQS gives a copy a SentTimestamp of its own: a
 // message redriven, failed and dead-lettered again keeps its true age. The
-// consumer's own DLQ send (sqsbatch.DLQ) sets it too.
-const AttrFirstSentAt = sqsbatch.AttrFirstSentAt
+// consumer's own DLQ send (sqsonce.DLQ) sets it too.
+const AttrFirstSentAt = sqsonce.AttrFirstSentAt
 
 // firstSentRoom is how many message attributes a message may have for the
-// loop to add AttrFirstSentAt: SQS allows 10, and sqsbatch.DLQ adds up to
+// loop to add AttrFirstSentAt: SQS allows 10, and sqsonce.DLQ adds up to
 // two of its own when it dead-letters a record.
 const firstSentRoom = 7
 
