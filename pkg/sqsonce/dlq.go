@@ -39,14 +39,18 @@ type Sender interface {
 // Message attributes of a record sent to the DLQ (by Config.DLQ) that
 // sqsonce's tools read (sqsonce dlq, sqsonce redrive).
 const (
-	// AttrError holds the error text, at most MaxErrorAttrBytes.
+	// AttrError, "sqsonce-error", holds the error text, at most
+	// MaxErrorAttrBytes (1,024).
 	AttrError = batch.AttrError
-	// AttrErrorClass holds the error class (see ClassOf).
+	// AttrErrorClass, "sqsonce-error-class", holds the error class (see
+	// ClassOf).
 	AttrErrorClass = batch.AttrErrorClass
-	// AttrSourceMessageID holds the original message ID.
+	// AttrSourceMessageID, "sqsonce-source-message-id", holds the original
+	// message ID.
 	AttrSourceMessageID = batch.AttrSourceMessageID
-	// AttrFirstSentAt holds when the message was first sent (a Number,
-	// epoch milliseconds), so its age survives the trip to the DLQ.
+	// AttrFirstSentAt, "sqsonce-first-sent-at", holds when the message was
+	// first sent (a Number, epoch milliseconds), so its age survives the
+	// trip to the DLQ.
 	AttrFirstSentAt = batch.AttrFirstSentAt
 	// MaxErrorAttrBytes bounds the AttrError value.
 	MaxErrorAttrBytes = batch.MaxErrorAttrBytes
