@@ -3,6 +3,7 @@ package idempotency
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 var (
@@ -79,3 +80,18 @@ type HandlerError struct {
 func (e *HandlerError) Error() string { return "idempotency: handler: " + e.Err.Error() }
 
 func (e *HandlerError) Unwrap() error { return e.Err }
+
+// InProgressError is ErrInProgress with when the live claim's lease ends:
+// a retry before then meets the same claim, so a caller can wait until
+// LeaseUntil (sqsonce hides such a message until then).
+type InProgressError struct {
+	Key        string
+	LeaseUntil time.Time
+}
+
+func (e *InProgressError) Error() string {
+	return fmt.Sprintf("claim %s: %v until its lease ends at %s", e.Key, ErrInProgress, e.LeaseUntil.UTC().Format(time.RFC3339Nano))
+}
+
+// Is makes errors.Is(err, ErrInProgress) true.
+func (e *InProgressError) Is(target error) bool { return target == ErrInProgress }

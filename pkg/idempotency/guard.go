@@ -119,6 +119,8 @@ func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err erro
 	case errors.Is(err, ErrAlreadyCompleted):
 		g.cache.put(rec)
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result}, nil
+	case errors.Is(err, ErrInProgress) && !rec.LeaseUntil.IsZero():
+		return Result{}, &InProgressError{Key: in.Key, LeaseUntil: rec.LeaseUntil}
 	case errors.Is(err, ErrInProgress), errors.Is(err, ErrPayloadMismatch):
 		return Result{}, fmt.Errorf("claim %s: %w", in.Key, err)
 	default:

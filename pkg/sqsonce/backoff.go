@@ -33,8 +33,9 @@ const (
 // (ChangeMessageVisibilityBatch) to Base x 2^receives, receives being the
 // message's ApproximateReceiveCount, capped at SQS's 12 hours from the
 // receive. Receives, which SQS counts towards maxReceiveCount, are then
-// spent slowly while a Pause takes effect. Other failures keep the queue's
-// visibility timeout.
+// spent slowly while a Pause takes effect. A record whose key a live claim
+// holds (ErrInProgress) comes back when that claim's lease ends, never
+// sooner than Base. Other failures keep the queue's visibility timeout.
 //
 // IAM: sqs:ChangeMessageVisibility on the queues, and sqs:GetQueueUrl and
 // sqs:GetQueueAttributes (read once per queue and execution environment).
@@ -87,16 +88,22 @@ func outageFailed(r batch.Report, id string) bool {
 	return false
 }
 
-// hide backs off the records of ev that failed by the store, ran elapsed
-// into the invocation. It returns how many it hid.
-func (b *backoff) hide(ctx context.Context, ev events.SQSEvent, r batch.Report, elapsed time.Duration) (int, error) {
+// hide backs off the records of ev that failed by the store, and those a
+// live claim held (heldUntil: its lease's end), at now, elapsed into the
+// invocation. It returns how many it hid.
+func (b *backoff) hide(ctx context.Context, ev events.SQSEvent, r batch.Report, heldUntil func(id string) (time.Time, bool), now time.Time, elapsed time.Duration) (int, error) {
 	bySource := map[string][]types.ChangeMessageVisibilityBatchRequestEntry{}
 	urls := map[string]string{}
 	var order []string
 	limit := VisibilityMax - batchingWindowMax - elapsed - time.Minute
 	seen := map[string]bool{}
 	for _, msg := range ev.Records {
-		if seen[msg.MessageId] || !outageFailed(r, msg.MessageId) {
+		if seen[msg.MessageId] {
+			continue
+		}
+		outage := outageFailed(r, msg.MessageId)
+		until, held := heldUntil(msg.MessageId)
+		if !outage && !held {
 			continue
 		}
 		seen[msg.MessageId] = true
@@ -104,8 +111,14 @@ func (b *backoff) hide(ctx context.Context, ev events.SQSEvent, r batch.Report, 
 		if err != nil {
 			return 0, err
 		}
-		receives, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
-		d := min(backoffFor(q.base, receives), limit)
+		var d time.Duration
+		if outage {
+			receives, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
+			d = backoffFor(q.base, receives)
+		} else { // back when the claim holding it can be taken over, never sooner than the queue would
+			d = max(q.base, until.Sub(now).Truncate(time.Second)+time.Second)
+		}
+		d = min(d, limit)
 		if _, ok := urls[msg.EventSourceARN]; !ok {
 			order = append(order, msg.EventSourceARN)
 			urls[msg.EventSourceARN] = q.url

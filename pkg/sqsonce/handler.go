@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -65,7 +66,7 @@ func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R]
 	inv.mu.Lock()
 	counts := inv.counts.withBatch(r.Counts)
 	inv.mu.Unlock()
-	h.containOutage(ctx, ev, r, counts, began)
+	h.containOutage(ctx, ev, r, inv, counts, began)
 	report := h.report(ev, r, inv, counts)
 	h.mu.Lock()
 	h.totals = h.totals.Add(counts)
@@ -107,6 +108,18 @@ type invocation struct {
 	mu     sync.Mutex
 	counts Counts
 	notes  map[string]note // by message ID: how each record that ran ended
+}
+
+// heldUntil returns when the live claim that failed a record with
+// ErrInProgress ends its lease, if the store said.
+func (inv *invocation) heldUntil(messageID string) (time.Time, bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	var ipe *idempotency.InProgressError
+	if errors.As(inv.notes[messageID].err, &ipe) {
+		return ipe.LeaseUntil, true
+	}
+	return time.Time{}, false
 }
 
 // note is how a record that ran ended, for its Record in the Report.

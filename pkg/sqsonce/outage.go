@@ -11,26 +11,24 @@ import (
 )
 
 // containOutage runs after a batch: it backs off the records the store
-// failed (Config.Backoff) and, once the store has been down for
-// Pause.After, pauses consumption (Config.Pause).
-func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r batch.Report, c Counts, began time.Time) {
+// failed, and those held by a live claim until its lease ends
+// (Config.Backoff), and, once the store has been down for Pause.After,
+// pauses consumption (Config.Pause).
+func (h *Handler[R]) containOutage(ctx context.Context, ev events.SQSEvent, r batch.Report, inv *invocation, c Counts, began time.Time) {
 	now := h.cfg.Clock()
 	failed, answered := storeSeen(c)
 	down := h.health.observe(now, failed, answered)
-	if !failed {
-		return
-	}
 	log := h.cfg.Logger
-	if h.backoff != nil {
-		n, err := h.backoff.hide(ctx, ev, r, now.Sub(began))
+	if h.backoff != nil && (failed || c.InProgress > 0) {
+		n, err := h.backoff.hide(ctx, ev, r, inv.heldUntil, now, now.Sub(began))
 		if err != nil {
-			log.ErrorContext(ctx, "sqsonce: back off records failed by the store", "error", err.Error())
+			log.ErrorContext(ctx, "sqsonce: back off records", "error", err.Error())
 		}
 		if n > 0 {
-			log.WarnContext(ctx, "sqsonce: records failed by the store hidden for longer", "records", n)
+			log.WarnContext(ctx, "sqsonce: records failed by the store, or held by a live claim, hidden for longer", "records", n)
 		}
 	}
-	if h.pauser == nil || down < h.pauser.cfg.After || len(ev.Records) == 0 {
+	if !failed || h.pauser == nil || down < h.pauser.cfg.After || len(ev.Records) == 0 {
 		return
 	}
 	reason := fmt.Sprintf("the idempotency store has failed for %s without an answer", down.Round(time.Second))

@@ -368,3 +368,28 @@ func lastLine(b *bytes.Buffer) string {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestBackoffHidesAHeldRecordUntilItsLease: a record whose key another
+// delivery holds (its completion lost, say) is hidden until that claim's
+// lease ends, not retried every visibility timeout: each retry before then
+// would spend a receive on meeting the same claim.
+func TestBackoffHidesAHeldRecordUntilItsLease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newOutageRig(t, time.Hour)
+		now := time.Now()
+		for i := 1; i <= 3; i++ { // the keys deliver will use
+			_, err := r.store.Store.Claim(context.Background(), idempotency.ClaimInput{
+				Key: idempotency.StoredKey("orders", fmt.Sprintf("o-%d", i)), Token: "another delivery",
+				Now: now, LeaseUntil: now.Add(90 * time.Second), ExpiresAt: now.Add(time.Hour),
+			})
+			require.NoError(t, err)
+		}
+		rep := r.deliver(t, 1)
+		require.Equal(t, 3, rep.Counts.InProgress)
+		require.Len(t, r.sqs.visibility, 3)
+		for rh, got := range r.sqs.visibility {
+			require.EqualValues(t, 91, got, "%s: hidden until the lease ends", rh)
+		}
+		require.Empty(t, r.lambda.updates, "a held key is no outage")
+	})
+}
