@@ -73,11 +73,10 @@ func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDB
 	if err != nil {
 		return nil, err
 	}
-	h.proc, err = batch.NewBatch(func(ctx context.Context, msgs []events.SQSMessage) []error {
-		return h.commitWave(ctx, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
-	}, h.cfg.batch())
-	if err != nil {
-		return nil, fromBatch(err)
+	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
+		return h.proc.Run(ctx, ev, nil, func(ctx context.Context, msgs []events.SQSMessage) []error {
+			return h.commitWave(ctx, inv, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
+		})
 	}
 	return h, nil
 }
@@ -86,15 +85,13 @@ func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDB
 // in the effect's functions (fn, Effect.ConditionFailed) fails only its own
 // record, with a *batch.PanicError; an effect whose writes DynamoDB
 // refuses fails alone, permanently (invalidWrite).
-func (h *Handler[R]) commitWave(ctx context.Context, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
+func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
 	errs := make([]error, len(msgs))
 	var items []idempotency.TxItem[dynamostore.Write]
 	var at []int // msgs index of each item
 	var effects []Effect[R]
-	var inv *invocation
 	for i, m := range msgs {
-		var r record
-		r, inv = h.read(ctx, m)
+		r := h.read(inv, m)
 		if r.err != nil {
 			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 			continue

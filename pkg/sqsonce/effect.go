@@ -40,27 +40,28 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		}
 		return g.ClaimAhead(ctx, items)
 	}
-	h.proc, err = batch.New(func(ctx context.Context, m events.SQSMessage) error {
-		r, inv := h.read(ctx, m)
-		if r.err != nil {
-			return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
-		}
-		if by, ok := batch.FinishBy(ctx); ok {
-			ctx = idempotency.WithFinishBy(ctx, by)
-		}
-		var value any
-		res, err := g.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
-			v, err := fn(ctx, r.body.(T))
-			if err != nil {
-				return nil, err
+	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
+		// Completions end before the processor stops waiting for them.
+		finishBy, bounded := h.cfg.batch().FinishBy(ctx, h.cfg.Clock())
+		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage) error {
+			r := h.read(inv, m)
+			if r.err != nil {
+				return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 			}
-			value = v
-			return h.encode(ctx, m, v), nil
-		})
-		return h.settle(ctx, inv, m, res, value, false, err)
-	}, h.cfg.batch())
-	if err != nil {
-		return nil, fromBatch(err)
+			if bounded {
+				ctx = idempotency.WithFinishBy(ctx, finishBy)
+			}
+			var value any
+			res, err := g.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
+				v, err := fn(ctx, r.body.(T))
+				if err != nil {
+					return nil, err
+				}
+				value = v
+				return h.encode(ctx, m, v), nil
+			})
+			return h.settle(ctx, inv, m, res, value, false, err)
+		}, nil)
 	}
 	return h, nil
 }
@@ -79,7 +80,11 @@ func newHandler[T, R any](store idempotency.Store, msg Message[T], cfg Config, o
 	if err != nil {
 		return nil, nil, err
 	}
-	h := &Handler[R]{cfg: cfg, prepare: read, store: store}
+	proc, err := batch.NewProcessor(cfg.batch())
+	if err != nil {
+		return nil, nil, fromBatch(err)
+	}
+	h := &Handler[R]{cfg: cfg, proc: proc, prepare: read, store: store}
 	for _, o := range opts {
 		o(&h.hooks)
 	}

@@ -20,6 +20,9 @@ type Handler[R any] struct {
 	cfg    Config
 	proc   *batch.Processor
 	before func(ctx context.Context, recs []record) (context.Context, func()) // runs before the batch; its func after
+	// run processes a batch with the handler of New or NewDynamoDB, bound to
+	// the batch's invocation.
+	run func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error)
 
 	prepare func(msg events.SQSMessage) record
 
@@ -55,13 +58,12 @@ func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R]
 		inv.recs[msg.MessageId] = r
 		recs = append(recs, r)
 	}
-	ctx = context.WithValue(ctx, invocationKey{}, inv)
 	after := func() {}
 	if h.before != nil {
 		ctx, after = h.before(ctx, recs)
 	}
 	began := h.cfg.Clock()
-	r, err := h.proc.Process(ctx, ev)
+	r, err := h.run(ctx, ev, inv)
 	after()
 	inv.mu.Lock()
 	counts := inv.counts.withBatch(r.Counts)
@@ -131,24 +133,12 @@ type note struct {
 	err         error
 }
 
-type invocationKey struct{}
-
-func invocationOf(ctx context.Context) *invocation {
-	inv, _ := ctx.Value(invocationKey{}).(*invocation)
-	return inv
-}
-
 // read returns the prepared record of msg (preparing it if it was not).
-func (h *Handler[R]) read(ctx context.Context, msg events.SQSMessage) (record, *invocation) {
-	inv := invocationOf(ctx)
-	if inv == nil {
-		inv = &invocation{}
+func (h *Handler[R]) read(inv *invocation, msg events.SQSMessage) record {
+	if r, ok := inv.recs[msg.MessageId]; ok {
+		return r
 	}
-	r, ok := inv.recs[msg.MessageId]
-	if !ok {
-		r = h.prepare(msg)
-	}
-	return r, inv
+	return h.prepare(msg)
 }
 
 // Error classes of a Handler's failures, in logs, metrics and the DLQ's

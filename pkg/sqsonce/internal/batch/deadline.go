@@ -29,16 +29,18 @@ func newBudget(ctx context.Context, now time.Time, safetyMargin time.Duration) b
 	return budget{limited: true, stop: left - margin, abandon: left - margin/2}
 }
 
-type finishByKey struct{}
-
-// FinishBy returns, for the context a handler runs under, the time by which
-// the work it does after that context ends (recording a completion,
-// releasing a claim: see idempotency.WithFinishBy) must be over: the
-// processor stops waiting for handlers then, and reports the records still
-// running as abandoned. It lies between the context's own deadline (the
-// safety margin) and the invocation's deadline. ok is false when the
-// invocation has no deadline.
-func FinishBy(ctx context.Context) (t time.Time, ok bool) {
-	t, ok = ctx.Value(finishByKey{}).(time.Time)
-	return t, ok
+// FinishBy returns, for an invocation whose context is ctx starting at now,
+// the time by which the work a handler does after its context ends
+// (recording a completion, releasing a claim) must be over: the processor
+// stops waiting for handlers then, and reports the records still running as
+// abandoned. It lies between the handlers' context deadline (the safety
+// margin) and the invocation's deadline. ok is false when ctx has no
+// deadline. A caller computes it before Run, so it is never later than
+// Run's own.
+func (c Config) FinishBy(ctx context.Context, now time.Time) (t time.Time, ok bool) {
+	b := newBudget(ctx, now, c.WithDefaults().SafetyMargin)
+	if !b.limited {
+		return time.Time{}, false
+	}
+	return now.Add(b.abandon), true
 }

@@ -20,8 +20,10 @@ const (
 // invocation is one batch in flight: a fixed pool of workers pulls units of
 // work and records one outcome per unique record.
 type invocation struct {
-	p    *Processor
-	plan plan
+	p       *Processor
+	plan    plan
+	handler Handler      // runs one record, or
+	batchH  BatchHandler // runs a wave of records
 
 	runCtx  context.Context // cancelled at the budget's stop point
 	sendCtx context.Context // for DLQ sends; ends at the abandon point
@@ -37,10 +39,12 @@ type invocation struct {
 	classes  []string
 }
 
-func newInvocation(p *Processor, pl plan) *invocation {
+func newInvocation(p *Processor, pl plan, h Handler, bh BatchHandler) *invocation {
 	inv := &invocation{
 		p:        p,
 		plan:     pl,
+		handler:  h,
+		batchH:   bh,
 		done:     make(chan struct{}),
 		state:    make([]uint8, len(pl.records)),
 		outcomes: make([]Outcome, len(pl.records)),
@@ -60,7 +64,7 @@ func (inv *invocation) run(ctx context.Context) ([]Outcome, []string) {
 	var abandon <-chan time.Time
 	if b.limited {
 		var cancelRun, cancelSend context.CancelFunc
-		inv.runCtx, cancelRun = context.WithTimeout(context.WithValue(ctx, finishByKey{}, now.Add(b.abandon)), b.stop)
+		inv.runCtx, cancelRun = context.WithTimeout(ctx, b.stop)
 		defer cancelRun()
 		inv.sendCtx, cancelSend = context.WithTimeout(ctx, b.abandon)
 		defer cancelSend()
@@ -68,7 +72,7 @@ func (inv *invocation) run(ctx context.Context) ([]Outcome, []string) {
 		defer timer.Stop()
 		abandon = timer.C
 	}
-	if inv.p.batch != nil {
+	if inv.handler == nil {
 		go inv.waves()
 	} else {
 		workers := min(inv.p.cfg.Concurrency, len(inv.plan.units))
@@ -139,7 +143,7 @@ var blockedClass = map[Outcome]string{
 // runRecord runs the handler on record i and records its outcome.
 func (inv *invocation) runRecord(i int) Outcome {
 	began := inv.p.cfg.Now()
-	err := inv.p.call(inv.runCtx, inv.plan.records[i])
+	err := call(inv.handler, inv.runCtx, inv.plan.records[i])
 	return inv.settle(i, err, began)
 }
 
@@ -212,7 +216,7 @@ func (inv *invocation) waves() {
 			msgs[k] = inv.plan.records[i]
 		}
 		began := inv.p.cfg.Now()
-		errs := inv.p.callBatch(inv.runCtx, msgs)
+		errs := callBatch(inv.batchH, inv.runCtx, msgs)
 		for k, i := range wave {
 			u := units[k]
 			next[u]++

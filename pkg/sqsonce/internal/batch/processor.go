@@ -69,6 +69,17 @@ func New(h Handler, cfg Config) (*Processor, error) {
 	return &Processor{handler: h, cfg: cfg}, nil
 }
 
+// NewProcessor returns a Processor without a handler of its own: each Run
+// is given the handler of that batch (a closure over the caller's
+// per-batch state).
+func NewProcessor(cfg Config) (*Processor, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Processor{cfg: cfg}, nil
+}
+
 // NewBatch returns a Processor that hands records to h several at a time:
 // in waves of one record per FIFO message group (every record, on a
 // standard queue), so that h can apply them together, for example in shared
@@ -98,6 +109,15 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 // nil unless the whole batch must be retried (ErrMissingMessageID) or
 // Config.ErrorOnAllFailed applies (ErrAllFailed).
 func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, error) {
+	return p.Run(ctx, ev, p.handler, p.batch)
+}
+
+// Run processes a batch as Process does, with h running each record, or,
+// when h is nil, bh running them in waves (as NewBatch's handler does).
+func (p *Processor) Run(ctx context.Context, ev events.SQSEvent, h Handler, bh BatchHandler) (Report, error) {
+	if h == nil && bh == nil {
+		return Report{}, errors.New("sqsbatch: Run without a handler")
+	}
 	report := Report{Response: events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}}
 	report.Counts.Invocations = 1
 	report.Counts.Records = len(ev.Records)
@@ -109,7 +129,7 @@ func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, er
 		return report, err
 	}
 	report.index = pl.index
-	report.outcomes, report.classes = newInvocation(p, pl).run(ctx)
+	report.outcomes, report.classes = newInvocation(p, pl, h, bh).run(ctx)
 	report.Counts.Duplicates = pl.duplicates
 	for _, i := range pl.unique {
 		o := report.outcomes[i]
@@ -149,7 +169,7 @@ func (p *Processor) finish(ctx context.Context, c Counts) {
 // callBatch runs the batch handler on one wave, turning a panic into a
 // *PanicError for every record of the wave, and a result of the wrong length
 // into an error for each record.
-func (p *Processor) callBatch(ctx context.Context, msgs []events.SQSMessage) (errs []error) {
+func callBatch(bh BatchHandler, ctx context.Context, msgs []events.SQSMessage) (errs []error) {
 	defer func() {
 		if v := recover(); v != nil {
 			pe := &PanicError{Value: v, Stack: debug.Stack()}
@@ -159,7 +179,7 @@ func (p *Processor) callBatch(ctx context.Context, msgs []events.SQSMessage) (er
 			}
 		}
 	}()
-	errs = p.batch(ctx, msgs)
+	errs = bh(ctx, msgs)
 	if len(errs) != len(msgs) {
 		bad := fmt.Errorf("sqsbatch: batch handler returned %d results for %d records", len(errs), len(msgs))
 		errs = make([]error, len(msgs))
@@ -171,11 +191,11 @@ func (p *Processor) callBatch(ctx context.Context, msgs []events.SQSMessage) (er
 }
 
 // call runs the handler, turning a panic into a *PanicError.
-func (p *Processor) call(ctx context.Context, msg events.SQSMessage) (err error) {
+func call(h Handler, ctx context.Context, msg events.SQSMessage) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return p.handler(ctx, msg)
+	return h(ctx, msg)
 }
