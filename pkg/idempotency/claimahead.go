@@ -52,15 +52,22 @@ type Item struct {
 // owner token, so it recognises its own claim instead of waiting for the
 // lease to end.
 //
-// Call release when the batch ends: it frees the claims whose work never ran
+// Run the batch's items with the returned Claims' Do. finishBy, when not
+// zero, is the time by which their completions and releases must end, even
+// within FinishTimeout after their context ended (a batch processor's point
+// of reporting records still running), so that a completion never commits
+// after its record was reported failed.
+//
+// Call Release when the batch ends: it frees the claims whose work never ran
 // under them (records skipped after a FIFO failure, cut by the deadline, or
 // failed before reaching the guard), so their redelivery need not wait for
 // the lease. Items whose payload differs from the one claimed, and every item
 // when the store is not a BatchClaimer, go through Do's own claim.
-func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context, release func()) {
+func (g *Guard) ClaimAhead(ctx context.Context, items []Item, finishBy time.Time) *Claims {
+	claims := &Claims{g: g, ctx: ctx, finishBy: finishBy}
 	bc, ok := g.store.(BatchClaimer)
 	if !ok || len(items) == 0 {
-		return ctx, func() {}
+		return claims
 	}
 	now := g.cfg.Clock()
 	lease := g.leaseFor(ctx)
@@ -78,7 +85,7 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context
 		inputs = append(inputs, in)
 	}
 	if len(inputs) == 0 {
-		return ctx, func() {}
+		return claims
 	}
 	// The batch claim may take a share of the time left, no more: if the
 	// store stalls, the records still have time to claim for themselves
@@ -106,13 +113,32 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item) (_ context.Context
 		}
 		ahead.claims[inputs[i].Key] = c
 	}
-	return context.WithValue(ctx, aheadKey{g}, ahead), func() { g.releaseUnused(ctx, ahead) }
+	claims.ahead = ahead
+	return claims
+}
+
+// Claims are the claims ClaimAhead made for one batch.
+type Claims struct {
+	g        *Guard
+	ctx      context.Context // the batch's
+	ahead    *claimedAhead   // nil when nothing was claimed ahead
+	finishBy time.Time
+}
+
+// Do runs fn once for key, as Guard.Do does, under the claim made ahead for
+// key when there is one.
+func (c *Claims) Do(ctx context.Context, key string, payload []byte, fn Func) (Result, error) {
+	return c.g.do(ctx, c.ahead, c.finishBy, key, payload, fn)
+}
+
+// Release frees the claims whose work never ran under them.
+func (c *Claims) Release() {
+	if c.ahead != nil {
+		c.g.releaseUnused(c.ctx, c.ahead)
+	}
 }
 
 var errBatchClaimFailed = errors.New("idempotency: batch claim failed")
-
-// aheadKey keys a Guard's claims in a context, so guards never share them.
-type aheadKey struct{ g *Guard }
 
 // claimedAhead holds the outcomes of a ClaimAhead, each taken by one Do,
 // and the completions of those Dos waiting to be sent together (with a
@@ -219,11 +245,10 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 // releaseConcurrency bounds the releases in flight at the end of a batch.
 const releaseConcurrency = 8
 
-// claimed returns the claims made ahead for ctx's batch, the one for in's
-// key, if any, and whether this call is the first to take it.
-func (g *Guard) claimed(ctx context.Context, in ClaimInput) (*claimedAhead, *aheadClaim, bool) {
-	a, ok := ctx.Value(aheadKey{g}).(*claimedAhead)
-	if !ok {
+// claimed returns a (nil: no claims ahead), the claim in it for in's key, if
+// any, and whether this call is the first to take it.
+func (a *claimedAhead) claimed(in ClaimInput) (*claimedAhead, *aheadClaim, bool) {
+	if a == nil {
 		return nil, nil, false
 	}
 	c, first := a.take(in)

@@ -56,20 +56,21 @@ func TestClaimAheadSavesTheClaims(t *testing.T) {
 	require.NoError(t, err)
 	store.claims.Store(0)
 
-	ctx, release := g.ClaimAhead(context.Background(), items("a", "b", "done", "a"))
+	claims := g.ClaimAhead(context.Background(), items("a", "b", "done", "a"), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	require.EqualValues(t, 1, store.batches.Load())
 	for _, k := range []string{"a", "b"} {
-		res, err := g.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
+		res, err := claims.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
 		require.NoError(t, err)
 		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
 	}
-	res, err := g.Do(ctx, "done", []byte("p-done"), returns("", &runs))
+	res, err := claims.Do(ctx, "done", []byte("p-done"), returns("", &runs))
 	require.NoError(t, err)
 	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
 	require.Zero(t, store.claims.Load(), "every claim was made ahead")
 
 	// The twin of "a" in the batch replays its result without a request.
-	res, err = g.Do(ctx, "a", []byte("p-a"), returns("", &runs))
+	res, err = claims.Do(ctx, "a", []byte("p-a"), returns("", &runs))
 	require.NoError(t, err)
 	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
 	require.Equal(t, "r-a", string(res.Data))
@@ -83,8 +84,9 @@ func TestClaimAheadReleasesWhatNeverRan(t *testing.T) {
 	t.Parallel()
 	store := &batchCounting{Store: memstore.New()}
 	g := newGuard(t, store, nil)
-	ctx, release := g.ClaimAhead(context.Background(), items("ran", "skipped-1", "skipped-2"))
-	_, err := g.Do(ctx, "ran", []byte("p-ran"), returns("", new(atomic.Int32)))
+	claims := g.ClaimAhead(context.Background(), items("ran", "skipped-1", "skipped-2"), time.Time{})
+	ctx, release := context.Background(), claims.Release
+	_, err := claims.Do(ctx, "ran", []byte("p-ran"), returns("", new(atomic.Int32)))
 	require.NoError(t, err)
 	release()
 	require.EqualValues(t, 2, store.releases.Load())
@@ -110,10 +112,11 @@ func TestClaimAheadNeverChangesTheOutcome(t *testing.T) {
 			t.Parallel()
 			store := &batchCounting{Store: memstore.New(), failBatch: tc.failBatch}
 			g := newGuard(t, store, nil)
-			ctx, release := g.ClaimAhead(context.Background(), items("k"))
+			claims := g.ClaimAhead(context.Background(), items("k"), time.Time{})
+			ctx, release := context.Background(), claims.Release
 			defer release()
 			var runs atomic.Int32
-			_, err := g.Do(ctx, "k", []byte(tc.payload), returns("", &runs))
+			_, err := claims.Do(ctx, "k", []byte(tc.payload), returns("", &runs))
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr, "the key is held by the batch's own claim until released")
 			} else {
@@ -127,9 +130,10 @@ func TestClaimAheadNeverChangesTheOutcome(t *testing.T) {
 func TestClaimAheadWithoutBatchClaimer(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, &countingStore{Store: memstore.New()}, nil)
-	ctx, release := g.ClaimAhead(context.Background(), items("k"))
+	claims := g.ClaimAhead(context.Background(), items("k"), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
-	res, err := g.Do(ctx, "k", []byte("p-k"), returns("", new(atomic.Int32)))
+	res, err := claims.Do(ctx, "k", []byte("p-k"), returns("", new(atomic.Int32)))
 	require.NoError(t, err)
 	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
 }
@@ -141,13 +145,14 @@ func TestClaimAheadIsFenced(t *testing.T) {
 	store := memstore.New()
 	clock := newFakeClock()
 	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
-	ctx, release := g.ClaimAhead(context.Background(), items("k"))
+	claims := g.ClaimAhead(context.Background(), items("k"), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
 	clock.Advance(2 * time.Second)
 	other := newGuard(t, store, func(c *idempotency.Config) { c.Clock = clock.Now })
 	_, err := other.Do(context.Background(), "k", []byte("p-k"), returns("winner", new(atomic.Int32)))
 	require.NoError(t, err)
-	_, err = g.Do(ctx, "k", []byte("p-k"), returns("zombie", new(atomic.Int32)))
+	_, err = claims.Do(ctx, "k", []byte("p-k"), returns("zombie", new(atomic.Int32)))
 	require.ErrorIs(t, err, idempotency.ErrLeaseLost)
 	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
 	require.NoError(t, err)
@@ -161,10 +166,11 @@ func ExampleGuard_ClaimAhead() {
 	}
 	batch := []idempotency.Item{{Key: "evt-1", Payload: []byte("a")}, {Key: "evt-2", Payload: []byte("b")}}
 	// One request claims the whole batch; each Do then only completes.
-	ctx, release := guard.ClaimAhead(context.Background(), batch)
+	claims := guard.ClaimAhead(context.Background(), batch, time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
 	for _, it := range batch {
-		res, err := guard.Do(ctx, it.Key, it.Payload, func(context.Context) ([]byte, error) { return []byte("ok"), nil })
+		res, err := claims.Do(ctx, it.Key, it.Payload, func(context.Context) ([]byte, error) { return []byte("ok"), nil })
 		fmt.Println(it.Key, res.Outcome, err)
 	}
 	// Output:
@@ -180,7 +186,7 @@ func TestClaimAheadLeavesReleasesToLeasesNearTheDeadline(t *testing.T) {
 	g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = time.Minute })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, release := g.ClaimAhead(ctx, items("never-ran"))
+	release := g.ClaimAhead(ctx, items("never-ran"), time.Time{}).Release
 	release()
 	require.Zero(t, store.releases.Load())
 	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "never-ran"))

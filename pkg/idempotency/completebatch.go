@@ -140,7 +140,7 @@ func (a *claimedAhead) closeLocked(w *wave) {
 // send completes the wave's items in one call of the store (Complete when
 // only one is left) and answers each. A completion whose context has ended
 // is not sent; the request is cancelled as soon as any item's context ends,
-// so no completion commits after the time its Do may take (WithFinishBy).
+// so no completion commits after the finishBy time its Claims were given.
 func (a *claimedAhead) send(items []*queued) {
 	var live []*queued
 	for _, q := range items {

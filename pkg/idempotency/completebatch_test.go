@@ -50,7 +50,9 @@ func barrier(n int) func() {
 }
 
 // doAll runs Do for each key at once under ctx and returns each outcome.
-func doAll(ctx context.Context, g *idempotency.Guard, keys []string, fn func(key string) idempotency.Func) ([]idempotency.Result, []error) {
+func doAll(ctx context.Context, g interface {
+	Do(context.Context, string, []byte, idempotency.Func) (idempotency.Result, error)
+}, keys []string, fn func(key string) idempotency.Func) ([]idempotency.Result, []error) {
 	res, errs := make([]idempotency.Result, len(keys)), make([]error, len(keys))
 	var wg sync.WaitGroup
 	for i, k := range keys {
@@ -68,10 +70,11 @@ func TestCompletionsOfABatchGoTogether(t *testing.T) {
 		store := &completeCounting{Store: memstore.New(memstore.WithLatency(10 * time.Millisecond))}
 		g := newGuard(t, store, nil)
 		keys := []string{"a", "b", "c", "d", "e"}
-		ctx, release := g.ClaimAhead(context.Background(), items(keys...))
+		claims := g.ClaimAhead(context.Background(), items(keys...), time.Time{})
+		ctx, release := context.Background(), claims.Release
 		defer release()
 		start := time.Now()
-		_, errs := doAll(ctx, g, keys, func(k string) idempotency.Func {
+		_, errs := doAll(ctx, claims, keys, func(k string) idempotency.Func {
 			return func(context.Context) ([]byte, error) {
 				time.Sleep(time.Duration(k[0]-'a'+1) * time.Millisecond)
 				return []byte("r-" + k), nil
@@ -99,7 +102,8 @@ func TestCompletionsWaitAtMostTheLinger(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &completeCounting{Store: memstore.New()}
 		g := newGuard(t, store, nil)
-		ctx, release := g.ClaimAhead(context.Background(), items("fast-1", "fast-2", "failing", "slow"))
+		claims := g.ClaimAhead(context.Background(), items("fast-1", "fast-2", "failing", "slow"), time.Time{})
+		ctx, release := context.Background(), claims.Release
 		defer release()
 		ended := map[string]time.Duration{}
 		var mu sync.Mutex
@@ -108,7 +112,7 @@ func TestCompletionsWaitAtMostTheLinger(t *testing.T) {
 		started := barrier(4)
 		for _, k := range []string{"fast-1", "fast-2", "failing", "slow"} {
 			wg.Go(func() {
-				_, err := g.Do(ctx, k, []byte("p-"+k), func(context.Context) ([]byte, error) {
+				_, err := claims.Do(ctx, k, []byte("p-"+k), func(context.Context) ([]byte, error) {
 					started()
 					switch k {
 					case "slow":
@@ -144,11 +148,12 @@ func TestTakenOverCompletionIsRefusedInItsBatch(t *testing.T) {
 	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
 	other := newGuard(t, memstoreView{store.Store}, func(c *idempotency.Config) { c.Lease = time.Minute; c.Clock = clock.Now })
 	keys := []string{"a", "stalled", "c"}
-	ctx, release := g.ClaimAhead(context.Background(), items(keys...))
+	claims := g.ClaimAhead(context.Background(), items(keys...), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
 	var took atomic.Bool
 	started := barrier(len(keys))
-	res, errs := doAll(ctx, g, keys, func(k string) idempotency.Func {
+	res, errs := doAll(ctx, claims, keys, func(k string) idempotency.Func {
 		return func(context.Context) ([]byte, error) {
 			started()
 			if k == "stalled" { // stalls past its lease: another worker takes the key over
@@ -201,7 +206,8 @@ func TestCrashBeforeTheFlushLeavesRecordsInProgress(t *testing.T) {
 		const lease = time.Minute
 		g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = lease; c.FinishTimeout = time.Millisecond })
 		ctx, cancel := context.WithCancel(context.Background())
-		claimed, release := g.ClaimAhead(ctx, items("done", "running"))
+		claims := g.ClaimAhead(ctx, items("done", "running"), time.Time{})
+		claimed, release := ctx, claims.Release
 		defer release()
 		started, stuck := barrier(2), make(chan struct{})
 		effect := func(k string) idempotency.Func {
@@ -215,10 +221,10 @@ func TestCrashBeforeTheFlushLeavesRecordsInProgress(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		var doneErr error
-		wg.Go(func() { _, doneErr = g.Do(claimed, "done", []byte("p-done"), effect("done")) })
+		wg.Go(func() { _, doneErr = claims.Do(claimed, "done", []byte("p-done"), effect("done")) })
 		// In this model the stuck work returns after the worker died, and
 		// completes alone within FinishTimeout: its outcome is not at stake.
-		wg.Go(func() { _, _ = g.Do(claimed, "running", []byte("p-running"), effect("running")) })
+		wg.Go(func() { _, _ = claims.Do(claimed, "running", []byte("p-running"), effect("running")) })
 		synctest.Wait() // "done" ran its effect; its completion waits for "running"
 		cancel()
 		time.Sleep(2 * time.Millisecond) // past the time to finish: the worker is gone

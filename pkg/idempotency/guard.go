@@ -43,7 +43,13 @@ func NewGuard(store Store, cfg Config) (*Guard, error) {
 // its completion was refused), or an error matching ErrStoreFailed (the store
 // failed; fn did not run unless the failure was in Complete).
 func (g *Guard) Do(ctx context.Context, key string, payload []byte, fn Func) (Result, error) {
-	return g.run(ctx, key, payload, func(ctx context.Context) ([]byte, completion, error) {
+	return g.do(ctx, nil, time.Time{}, key, payload, fn)
+}
+
+// do is Do with the claims of the batch (nil: none) and the time by which a
+// completion or release must end (zero: FinishTimeout after ctx alone).
+func (g *Guard) do(ctx context.Context, ahead *claimedAhead, finishBy time.Time, key string, payload []byte, fn Func) (Result, error) {
+	return g.run(ctx, ahead, finishBy, key, payload, func(ctx context.Context) ([]byte, completion, error) {
 		data, err := fn(ctx)
 		return data, func(ctx context.Context, key, token string, expiresAt time.Time) error {
 			return g.store.Complete(ctx, key, token, data, expiresAt)
@@ -59,7 +65,7 @@ type attempt func(ctx context.Context) ([]byte, completion, error)
 
 // run claims key, runs work under the claim, then completes the record, or
 // releases it if the work fails or panics.
-func (g *Guard) run(ctx context.Context, key string, payload []byte, work attempt) (Result, error) {
+func (g *Guard) run(ctx context.Context, claims *claimedAhead, finishBy time.Time, key string, payload []byte, work attempt) (Result, error) {
 	now := g.cfg.Clock()
 	in := g.claimInput(key, payload, now, g.leaseFor(ctx))
 	if rec, ok := g.cache.get(in.Key, now); ok {
@@ -68,11 +74,11 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 		}
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result, FromCache: true}, nil
 	}
-	batch, ahead, first := g.claimed(ctx, in)
+	batch, ahead, first := claims.claimed(in)
 	switch {
 	case ahead == nil:
 		rec, err := g.store.Claim(ctx, in)
-		return g.execute(ctx, in, rec, err, work)
+		return g.execute(ctx, finishBy, in, rec, err, work)
 	case !first:
 		return ahead.await(ctx, in)
 	}
@@ -101,7 +107,7 @@ func (g *Guard) run(ctx context.Context, key string, payload []byte, work attemp
 	if ahead.unknown { // the batch claim's answer was lost: claim again with its token
 		rec, err = g.store.Claim(ctx, ahead.in)
 	}
-	res, err := g.execute(ctx, ahead.in, rec, err, work)
+	res, err := g.execute(ctx, finishBy, ahead.in, rec, err, work)
 	answered = true
 	ahead.answer(res, err)
 	return res, err
@@ -113,7 +119,7 @@ var errWorkPanicked = errors.New("idempotency: the work panicked")
 // execute goes on from a claim's outcome: it replays a completed record, or
 // runs work under the claim and completes the record (releasing it if the
 // work fails or panics).
-func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err error, work attempt) (Result, error) {
+func (g *Guard) execute(ctx context.Context, finishBy time.Time, in ClaimInput, rec Record, err error, work attempt) (Result, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrAlreadyCompleted):
@@ -130,7 +136,7 @@ func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err erro
 	returned := false
 	defer func() {
 		if !returned { // the work panicked: free the key for a retry, then re-panic
-			_ = g.release(ctx, in)
+			_ = g.release(ctx, finishBy, in)
 		}
 	}()
 	data, complete, err := work(ctx)
@@ -143,10 +149,10 @@ func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err erro
 		return Result{}, &HandlerError{Err: err}
 	}
 	if err != nil {
-		return Result{}, &HandlerError{Err: err, Released: g.release(ctx, in) == nil}
+		return Result{}, &HandlerError{Err: err, Released: g.release(ctx, finishBy, in) == nil}
 	}
 
-	fctx, cancel := g.finishContext(ctx)
+	fctx, cancel := g.finishContext(ctx, finishBy)
 	defer cancel()
 	expiresAt := g.cfg.Clock().Add(g.cfg.TTL)
 	switch err := complete(fctx, in.Key, in.Token, expiresAt); {
@@ -163,11 +169,11 @@ func (g *Guard) execute(ctx context.Context, in ClaimInput, rec Record, err erro
 // finishContext lives as long as ctx and then FinishTimeout more, so that
 // finished work is still recorded (and failed work released) when the
 // caller's context ends (the Lambda deadline) just as the work returns. It
-// never outlives the time set by WithFinishBy.
-func (g *Guard) finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// never outlives the finishBy time of ClaimAhead (zero: none).
+func (g *Guard) finishContext(ctx context.Context, finishBy time.Time) (context.Context, context.CancelFunc) {
 	base, cancelBy := context.WithoutCancel(ctx), context.CancelFunc(func() {})
-	if by, ok := ctx.Value(finishByKey{}).(time.Time); ok {
-		base, cancelBy = context.WithDeadline(base, by)
+	if !finishBy.IsZero() {
+		base, cancelBy = context.WithDeadline(base, finishBy)
 	}
 	fctx, cancel := context.WithCancel(base)
 	var mu sync.Mutex
@@ -189,19 +195,8 @@ func (g *Guard) finishContext(ctx context.Context) (context.Context, context.Can
 	}
 }
 
-type finishByKey struct{}
-
-// WithFinishBy returns a context under which a Guard's completions and
-// releases end by t at the latest, even within FinishTimeout after ctx
-// ended. A batch processor sets it to the time it stops waiting for its
-// handlers (sqsonce's batch processor), so that a completion never commits after its
-// record was reported failed.
-func WithFinishBy(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, finishByKey{}, t)
-}
-
-func (g *Guard) release(ctx context.Context, in ClaimInput) error {
-	fctx, cancel := g.finishContext(ctx)
+func (g *Guard) release(ctx context.Context, finishBy time.Time, in ClaimInput) error {
+	fctx, cancel := g.finishContext(ctx, finishBy)
 	defer cancel()
 	return g.store.Release(fctx, in.Key, in.Token)
 }

@@ -35,10 +35,11 @@ func TestAmbiguousClaimAheadLeavesNoKeyStuck(t *testing.T) {
 	t.Parallel()
 	store := lostAnswer{memstore.New()}
 	g := newGuard(t, store, nil)
-	ctx, release := g.ClaimAhead(context.Background(), items("a", "b", "never-ran"))
+	claims := g.ClaimAhead(context.Background(), items("a", "b", "never-ran"), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	var runs atomic.Int32
 	for _, k := range []string{"a", "b"} {
-		res, err := g.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
+		res, err := claims.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
 		require.NoError(t, err, "%s recognises its own claim", k)
 		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
 	}
@@ -54,7 +55,8 @@ func TestAmbiguousClaimAheadLeavesNoKeyStuck(t *testing.T) {
 func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, memstore.New(), nil)
-	ctx, release := g.ClaimAhead(context.Background(), items("k", "k"))
+	claims := g.ClaimAhead(context.Background(), items("k", "k"), time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
 	var runs atomic.Int32
 	started, finish := make(chan struct{}), make(chan struct{})
@@ -62,7 +64,7 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		results[0], errs[0] = g.Do(ctx, "k", []byte("p-k"), func(context.Context) ([]byte, error) {
+		results[0], errs[0] = claims.Do(ctx, "k", []byte("p-k"), func(context.Context) ([]byte, error) {
 			runs.Add(1)
 			close(started)
 			<-finish
@@ -71,7 +73,7 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 	})
 	<-started
 	wg.Go(func() {
-		results[1], errs[1] = g.Do(ctx, "k", []byte("p-k"), returns("twin ran", &runs))
+		results[1], errs[1] = claims.Do(ctx, "k", []byte("p-k"), returns("twin ran", &runs))
 	})
 	close(finish)
 	wg.Wait()
@@ -89,19 +91,20 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 func TestTwinOutcomes(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, memstore.New(), nil)
-	ctx, release := g.ClaimAhead(context.Background(), []idempotency.Item{{Key: "f", Payload: []byte("p")}, {Key: "m", Payload: []byte("p")}})
+	claims := g.ClaimAhead(context.Background(), []idempotency.Item{{Key: "f", Payload: []byte("p")}, {Key: "m", Payload: []byte("p")}}, time.Time{})
+	ctx, release := context.Background(), claims.Release
 	defer release()
 	var runs atomic.Int32
-	_, err := g.Do(ctx, "f", []byte("p"), func(context.Context) ([]byte, error) { return nil, errors.New("downstream down") })
+	_, err := claims.Do(ctx, "f", []byte("p"), func(context.Context) ([]byte, error) { return nil, errors.New("downstream down") })
 	var herr *idempotency.HandlerError
 	require.ErrorAs(t, err, &herr)
-	_, err = g.Do(ctx, "f", []byte("p"), returns("", &runs))
+	_, err = claims.Do(ctx, "f", []byte("p"), returns("", &runs))
 	require.ErrorIs(t, err, idempotency.ErrInProgress)
 	require.Zero(t, runs.Load())
 
-	_, err = g.Do(ctx, "m", []byte("p"), returns("r", &runs))
+	_, err = claims.Do(ctx, "m", []byte("p"), returns("r", &runs))
 	require.NoError(t, err)
-	_, err = g.Do(ctx, "m", []byte("other"), returns("", &runs))
+	_, err = claims.Do(ctx, "m", []byte("other"), returns("", &runs))
 	require.ErrorIs(t, err, idempotency.ErrPayloadMismatch)
 	require.EqualValues(t, 1, runs.Load())
 }
@@ -155,7 +158,7 @@ func TestClaimNeverExpiresBeforeItsLease(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A completion never outlives WithFinishBy, even inside FinishTimeout: it
+// A completion never outlives its Claims' finishBy time, even inside FinishTimeout: it
 // fails (and the record stays in progress, to be taken over) rather than
 // committing after the batch processor reported the record failed.
 func TestCompletionEndsByFinishBy(t *testing.T) {
@@ -166,8 +169,8 @@ func TestCompletionEndsByFinishBy(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		began := time.Now()
-		ctx = idempotency.WithFinishBy(ctx, began.Add(500*time.Millisecond))
-		_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
+		claims := g.ClaimAhead(ctx, nil, began.Add(500*time.Millisecond))
+		_, err := claims.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
 			time.Sleep(100 * time.Millisecond) // at 400ms: a 300ms completion cannot end by 500ms
 			cancel()
 			return []byte("r"), nil

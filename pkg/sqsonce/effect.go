@@ -31,28 +31,24 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 	if err != nil {
 		return nil, err
 	}
-	h.before = func(ctx context.Context, recs []record) (context.Context, func()) {
-		items := make([]idempotency.Item, 0, len(recs))
-		for _, r := range recs {
+	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
+		items := make([]idempotency.Item, 0, len(inv.order))
+		for _, r := range inv.order {
 			if r.err == nil {
 				items = append(items, idempotency.Item{Key: r.key, Payload: r.payload})
 			}
 		}
-		return g.ClaimAhead(ctx, items)
-	}
-	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
 		// Completions end before the processor stops waiting for them.
-		finishBy, bounded := h.cfg.batch().FinishBy(ctx, h.cfg.Clock())
+		finishBy, _ := h.cfg.batch().FinishBy(ctx, h.cfg.Clock())
+		claims := g.ClaimAhead(ctx, items, finishBy)
+		defer claims.Release()
 		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage) error {
 			r := h.read(inv, m)
 			if r.err != nil {
 				return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
 			}
-			if bounded {
-				ctx = idempotency.WithFinishBy(ctx, finishBy)
-			}
 			var value any
-			res, err := g.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
+			res, err := claims.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
 				v, err := fn(ctx, r.body.(T))
 				if err != nil {
 					return nil, err

@@ -17,9 +17,8 @@ import (
 // of type R, made by New or NewDynamoDB. It is safe for concurrent use;
 // build it once per execution environment, outside the handler.
 type Handler[R any] struct {
-	cfg    Config
-	proc   *batch.Processor
-	before func(ctx context.Context, recs []record) (context.Context, func()) // runs before the batch; its func after
+	cfg  Config
+	proc *batch.Processor
 	// run processes a batch with the handler of New or NewDynamoDB, bound to
 	// the batch's invocation.
 	run func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error)
@@ -58,13 +57,9 @@ func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R]
 		inv.recs[msg.MessageId] = r
 		recs = append(recs, r)
 	}
-	after := func() {}
-	if h.before != nil {
-		ctx, after = h.before(ctx, recs)
-	}
+	inv.order = recs
 	began := h.cfg.Clock()
 	r, err := h.run(ctx, ev, inv)
-	after()
 	inv.mu.Lock()
 	counts := inv.counts.withBatch(r.Counts)
 	inv.mu.Unlock()
@@ -105,7 +100,8 @@ type record struct {
 
 // invocation is what one Process shares with its records' handlers.
 type invocation struct {
-	recs map[string]record // by message ID
+	recs  map[string]record // by message ID
+	order []record          // in batch order, once each
 
 	mu     sync.Mutex
 	counts Counts
