@@ -143,34 +143,49 @@ func TestIdempotencyStoreOutage(t *testing.T) {
 	t.Run("dynamodb", func(t *testing.T) {
 		t.Parallel()
 		tb := newTables(t)
-		runOutage(t, tb, outageStore{
-			name:     "dynamodb",
-			upstream: dynamoUpstream,
-			env: func(p *faultproxy.Proxy) []string {
-				return []string{"AWS_ENDPOINT_URL_DYNAMODB=" + p.URL(), "AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard"}
-			},
-			statuses: dynamoStatuses(tb),
-			allowed:  []idempotency.Status{idempotency.StatusCompleted},
-		})
+		runOutage(t, tb, dynamoOutageStore(tb))
 	})
 	t.Run("any-effect-redis", func(t *testing.T) {
 		t.Parallel()
 		tb := newTables(t)
-		server := redistest.Start(t)
-		var keys []string
-		for _, e := range makeEvents("outage", sized(150, 1500), 10) {
-			keys = append(keys, idempotency.StoredKey(keyPrefix, e.ID))
-		}
-		runOutage(t, tb, outageStore{
-			name:     "any-effect-redis",
-			upstream: func(*testing.T) string { return server.Addr() },
-			env: func(p *faultproxy.Proxy) []string {
-				return []string{"IDEMPOTENCY_STORE=redis", "REDIS_URL=redis://" + p.Addr()}
-			},
-			statuses: redisStatuses(t, server, keys),
-			allowed:  []idempotency.Status{idempotency.StatusCompleted, idempotency.StatusInProgress},
-		})
+		runOutage(t, tb, redisOutageStore(t, "outage"))
 	})
+}
+
+// dynamoOutageStore is the DynamoDB store of tb behind the fault proxy:
+// two attempts per request, so a request to a dead endpoint fails in
+// bounded time. Its records commit with their entries (COMPLETED only).
+func dynamoOutageStore(tb tables) outageStore {
+	return outageStore{
+		name:     "dynamodb",
+		upstream: dynamoUpstream,
+		env: func(p *faultproxy.Proxy) []string {
+			return []string{"AWS_ENDPOINT_URL_DYNAMODB=" + p.URL(), "AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard"}
+		},
+		statuses: dynamoStatuses(tb),
+		allowed:  []idempotency.Status{idempotency.StatusCompleted},
+	}
+}
+
+// redisOutageStore is a Valkey/Redis server of its own behind the fault
+// proxy, for the any-effect path, whose records are read for the events
+// makeEvents(prefix, ...) makes. An entry can be written under a claim whose
+// completion the outage loses (INPROGRESS).
+func redisOutageStore(t *testing.T, prefix string) outageStore {
+	server := redistest.Start(t)
+	var keys []string
+	for _, e := range makeEvents(prefix, sized(150, 1500), 10) {
+		keys = append(keys, idempotency.StoredKey(keyPrefix, e.ID))
+	}
+	return outageStore{
+		name:     "any-effect-redis",
+		upstream: func(*testing.T) string { return server.Addr() },
+		env: func(p *faultproxy.Proxy) []string {
+			return []string{"IDEMPOTENCY_STORE=redis", "REDIS_URL=redis://" + p.Addr()}
+		},
+		statuses: redisStatuses(t, server, keys),
+		allowed:  []idempotency.Status{idempotency.StatusCompleted, idempotency.StatusInProgress},
+	}
 }
 
 func runOutage(t *testing.T, tb tables, store outageStore) {

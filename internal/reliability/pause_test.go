@@ -16,7 +16,6 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
-	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -36,31 +35,12 @@ func TestLongStoreOutagePausesConsumption(t *testing.T) {
 	t.Run("dynamodb", func(t *testing.T) {
 		t.Parallel()
 		tb := newTables(t)
-		runPause(t, tb, outageStore{
-			name:     "dynamodb",
-			upstream: dynamoUpstream,
-			env: func(p *faultproxy.Proxy) []string {
-				return []string{"AWS_ENDPOINT_URL_DYNAMODB=" + p.URL(), "AWS_MAX_ATTEMPTS=2", "AWS_RETRY_MODE=standard"}
-			},
-			statuses: dynamoStatuses(tb),
-		})
+		runPause(t, tb, dynamoOutageStore(tb))
 	})
 	t.Run("any-effect-redis", func(t *testing.T) {
 		t.Parallel()
 		tb := newTables(t)
-		server := redistest.Start(t)
-		var keys []string
-		for _, e := range makeEvents("pause", sized(150, 1500), 10) {
-			keys = append(keys, idempotency.StoredKey(keyPrefix, e.ID))
-		}
-		runPause(t, tb, outageStore{
-			name:     "any-effect-redis",
-			upstream: func(*testing.T) string { return server.Addr() },
-			env: func(p *faultproxy.Proxy) []string {
-				return []string{"IDEMPOTENCY_STORE=redis", "REDIS_URL=redis://" + p.Addr()}
-			},
-			statuses: redisStatuses(t, server, keys),
-		})
+		runPause(t, tb, redisOutageStore(t, "pause"))
 	})
 }
 
