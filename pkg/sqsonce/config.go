@@ -42,7 +42,9 @@ type Config struct {
 	// disables the cache.
 	CacheSize int
 	// Concurrency is how many records (or FIFO message groups) New runs at
-	// once. Default ConcurrencyDefault (8). NewDynamoDB hands its
+	// once. Default ConcurrencyDefault (8). A record holds its slot until
+	// its effect returns: waiting for its completion, which it shares with
+	// the records that ran beside it, it holds none. NewDynamoDB hands its
 	// records over in waves; the store bounds the transactions of a wave in
 	// flight (dynamostore.WithTxConcurrency).
 	Concurrency int

@@ -42,7 +42,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		finishBy, _ := h.cfg.batch().FinishBy(ctx, h.cfg.Clock())
 		claims := g.ClaimAhead(ctx, items, finishBy)
 		defer claims.Release()
-		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage) error {
+		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage, release func()) error {
 			r := h.read(inv, m)
 			if r.err != nil {
 				return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
@@ -50,6 +50,10 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 			var value any
 			res, err := claims.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
 				v, err := fn(ctx, r.body.(T))
+				// The record now only waits for its completion, which it
+				// shares with the records that ran beside it: its slot
+				// goes to the next record.
+				release()
 				if err != nil {
 					return nil, err
 				}

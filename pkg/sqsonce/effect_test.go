@@ -156,3 +156,70 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	require.Equal(t, "Config.KeyPrefix", cerr.Field)
 	require.ErrorIs(t, err, sqsonce.ErrInvalidConfig)
 }
+
+// gatedCompletions is a memstore whose completions wait for gate.
+type gatedCompletions struct {
+	*memstore.Store
+	gate chan struct{}
+}
+
+func (s gatedCompletions) Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Store.Complete(ctx, key, token, result, expiresAt)
+}
+
+func (s gatedCompletions) CompleteBatch(ctx context.Context, in []idempotency.CompleteInput) []error {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		errs := make([]error, len(in))
+		for i := range errs {
+			errs[i] = ctx.Err()
+		}
+		return errs
+	}
+	return s.Store.CompleteBatch(ctx, in)
+}
+
+// Config.Concurrency bounds the effects running at once, not the records
+// waiting for their completions: while the first records' completions are
+// held, the rest of the batch runs its effects, never more than Concurrency
+// at a time, and every record succeeds once the completions are written.
+func TestConcurrencyBoundsEffectsNotCompletions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := gatedCompletions{Store: memstore.New(), gate: make(chan struct{})}
+		var running, most, ran atomic.Int32
+		h, err := sqsonce.New(store, byID, func(_ context.Context, o order) (struct{}, error) {
+			n := running.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(time.Millisecond)
+			running.Add(-1)
+			ran.Add(1)
+			return struct{}{}, nil
+		}, sqsonce.Config{KeyPrefix: "gated", Concurrency: 2, Logger: quiet()})
+		require.NoError(t, err)
+		var recs []rec
+		for i := range 6 {
+			recs = append(recs, rec{msgID: fmt.Sprintf("m%d", i), o: order{fmt.Sprintf("o%d", i), "x", 1}})
+		}
+		done := make(chan sqsonce.Report[struct{}])
+		go func() {
+			report, err := h.Process(context.Background(), batch(standardARN, recs...))
+			require.NoError(t, err)
+			done <- report
+		}()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 6, ran.Load(), "records waiting for their completions hold no slot")
+		require.EqualValues(t, 2, most.Load(), "at most Concurrency effects at once")
+		close(store.gate)
+		report := <-done
+		require.Empty(t, failures(report))
+		require.Equal(t, 6, report.Counts.Executed)
+	})
+}

@@ -38,8 +38,9 @@ const (
 // Config configures a Processor. The zero value is valid: every field
 // documents its default.
 type Config struct {
-	// Concurrency is the number of goroutines that run records (standard
-	// queues) or message groups (FIFO queues) at once. Default
+	// Concurrency is the number of records (standard queues) or message
+	// groups (FIFO queues) that run at once: each holds a slot until its
+	// handler returns or releases it (SlotHandler). Default
 	// ConcurrencyDefault; must not be negative.
 	Concurrency int
 

@@ -17,9 +17,10 @@
 //     panic, a record skipped or never started) is reported as failed, so
 //     nothing is lost: the queue delivers it again or, after maxReceiveCount,
 //     moves it to its DLQ.
-//   - Standard queues: records run in parallel on a fixed pool of
-//     Config.Concurrency goroutines (default [ConcurrencyDefault]), never one
-//     goroutine per record.
+//   - Standard queues: records run in parallel, at most Config.Concurrency
+//     (default [ConcurrencyDefault]) at once: a record starts once a slot is
+//     free and holds it until its handler returns or releases it
+//     ([SlotHandler]).
 //   - FIFO queues (an event source ARN ending in ".fifo"; a MessageGroupId
 //     alone does not make a queue FIFO: fair queues set it on standard
 //     queues): the records of one message group run one at a time in batch

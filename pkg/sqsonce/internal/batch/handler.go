@@ -14,6 +14,13 @@ import (
 // the invocation runs out of time.
 type Handler func(ctx context.Context, msg events.SQSMessage) error
 
+// SlotHandler processes one SQS record as a Handler does, and may give its
+// slot back early: release ends the record's share of Config.Concurrency,
+// so another record starts while this one only waits (for example for a
+// write batched with other records'). The processor releases the slot when
+// the handler returns in any case; release may be called more than once.
+type SlotHandler func(ctx context.Context, msg events.SQSMessage, release func()) error
+
 // BatchHandler processes several records at once (see NewBatch). It
 // returns one error per record, in the order of msgs, each meaning what a
 // Handler's error means. It must honour ctx: it is cancelled when the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -17,19 +16,20 @@ const (
 	stateDone
 )
 
-// invocation is one batch in flight: a fixed pool of workers pulls units of
-// work and records one outcome per unique record.
+// invocation is one batch in flight: each unit of work runs once a slot is
+// free (Config.Concurrency of them), and one outcome is recorded per unique
+// record.
 type invocation struct {
 	p       *Processor
 	plan    plan
-	handler Handler      // runs one record, or
+	handler SlotHandler  // runs one record, or
 	batchH  BatchHandler // runs a wave of records
 
 	runCtx  context.Context // cancelled at the budget's stop point
 	sendCtx context.Context // for DLQ sends; ends at the abandon point
 	breaker breaker
-	next    atomic.Int64 // next unit to take
-	active  atomic.Int64 // workers still running
+	slots   chan struct{} // a token per record holding a slot
+	stop    chan struct{} // closed when the invocation returns
 	done    chan struct{}
 
 	mu       sync.Mutex // guards everything below
@@ -39,12 +39,14 @@ type invocation struct {
 	classes  []string
 }
 
-func newInvocation(p *Processor, pl plan, h Handler, bh BatchHandler) *invocation {
+func newInvocation(p *Processor, pl plan, h SlotHandler, bh BatchHandler) *invocation {
 	inv := &invocation{
 		p:        p,
 		plan:     pl,
 		handler:  h,
 		batchH:   bh,
+		slots:    make(chan struct{}, p.cfg.Concurrency),
+		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		state:    make([]uint8, len(pl.records)),
 		outcomes: make([]Outcome, len(pl.records)),
@@ -75,14 +77,7 @@ func (inv *invocation) run(ctx context.Context) ([]Outcome, []string) {
 	if inv.handler == nil {
 		go inv.waves()
 	} else {
-		workers := min(inv.p.cfg.Concurrency, len(inv.plan.units))
-		if workers == 0 {
-			close(inv.done)
-		}
-		inv.active.Store(int64(workers))
-		for range workers {
-			go inv.work()
-		}
+		go inv.dispatch()
 	}
 	select {
 	case <-inv.done:
@@ -91,45 +86,69 @@ func (inv *invocation) run(ctx context.Context) ([]Outcome, []string) {
 	return inv.close(ctx)
 }
 
-// work takes units until none are left or the invocation has returned.
-func (inv *invocation) work() {
+// dispatch starts each unit once a slot is free, and closes done when every
+// unit has ended. A record holds its slot while it runs, or until its
+// handler releases it, so Config.Concurrency bounds the records doing work,
+// not those waiting for a write shared with others.
+func (inv *invocation) dispatch() {
+	var units sync.WaitGroup
 	defer func() {
-		if inv.active.Add(-1) == 0 {
-			close(inv.done)
-		}
+		units.Wait()
+		close(inv.done)
 	}()
-	for {
-		u := inv.next.Add(1) - 1
-		if u >= int64(len(inv.plan.units)) || !inv.runUnit(inv.plan.units[u]) {
+	for _, unit := range inv.plan.units {
+		if !inv.acquire() {
 			return
 		}
+		units.Go(func() { inv.runUnit(unit) })
 	}
 }
 
-// runUnit runs the records of one unit in order; after a reported failure
-// the rest are skipped. It returns false once the invocation has returned.
-func (inv *invocation) runUnit(unit []int) bool {
+// acquire takes a slot; false once the invocation has returned.
+func (inv *invocation) acquire() bool {
+	select {
+	case <-inv.stop:
+		return false
+	default:
+	}
+	select {
+	case inv.slots <- struct{}{}:
+		return true
+	case <-inv.stop:
+		return false
+	}
+}
+
+// runUnit runs the records of one unit in order, each in a slot of its own
+// (the first record's is taken before runUnit is called); after a reported
+// failure the rest are skipped.
+func (inv *invocation) runUnit(unit []int) {
 	failed := false
-	for _, i := range unit {
+	for k, i := range unit {
+		if k > 0 && !inv.acquire() {
+			return
+		}
+		release := sync.OnceFunc(func() { <-inv.slots })
 		o := inv.blocked()
 		if failed {
 			o = OutcomeSkipped
 		}
 		if o != "" {
+			release()
 			// Deadline and breaker stay closed once closed, so the rest of
 			// the unit ends the same way without a skip.
 			if !inv.record(i, o, 0, blockedClass[o], nil) {
-				return false
+				return
 			}
 			continue
 		}
 		if !inv.start(i) {
-			return false
+			release()
+			return
 		}
-		o = inv.runRecord(i)
+		o = inv.runRecord(i, release)
 		failed = o.Reported()
 	}
-	return true
 }
 
 // blockedClass is the error class of records that never ran.
@@ -140,10 +159,12 @@ var blockedClass = map[Outcome]string{
 	OutcomeAbandoned: ClassDeadline,
 }
 
-// runRecord runs the handler on record i and records its outcome.
-func (inv *invocation) runRecord(i int) Outcome {
+// runRecord runs the handler on record i, frees its slot and records its
+// outcome.
+func (inv *invocation) runRecord(i int, release func()) Outcome {
 	began := inv.p.cfg.Now()
-	err := call(inv.handler, inv.runCtx, inv.plan.records[i])
+	err := call(inv.handler, inv.runCtx, inv.plan.records[i], release)
+	release()
 	return inv.settle(i, err, began)
 }
 
@@ -284,6 +305,7 @@ func (inv *invocation) record(i int, o Outcome, d time.Duration, class string, e
 func (inv *invocation) close(ctx context.Context) ([]Outcome, []string) {
 	inv.mu.Lock()
 	inv.closed = true
+	close(inv.stop)
 	var late []int
 	for _, i := range inv.plan.unique {
 		switch inv.state[i] {

@@ -109,12 +109,16 @@ func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 // nil unless the whole batch must be retried (ErrMissingMessageID) or
 // Config.ErrorOnAllFailed applies (ErrAllFailed).
 func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, error) {
-	return p.Run(ctx, ev, p.handler, p.batch)
+	var h SlotHandler
+	if p.handler != nil {
+		h = func(ctx context.Context, msg events.SQSMessage, _ func()) error { return p.handler(ctx, msg) }
+	}
+	return p.Run(ctx, ev, h, p.batch)
 }
 
 // Run processes a batch as Process does, with h running each record, or,
 // when h is nil, bh running them in waves (as NewBatch's handler does).
-func (p *Processor) Run(ctx context.Context, ev events.SQSEvent, h Handler, bh BatchHandler) (Report, error) {
+func (p *Processor) Run(ctx context.Context, ev events.SQSEvent, h SlotHandler, bh BatchHandler) (Report, error) {
 	if h == nil && bh == nil {
 		return Report{}, errors.New("sqsbatch: Run without a handler")
 	}
@@ -191,11 +195,11 @@ func callBatch(bh BatchHandler, ctx context.Context, msgs []events.SQSMessage) (
 }
 
 // call runs the handler, turning a panic into a *PanicError.
-func call(h Handler, ctx context.Context, msg events.SQSMessage) (err error) {
+func call(h SlotHandler, ctx context.Context, msg events.SQSMessage, release func()) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return h(ctx, msg)
+	return h(ctx, msg, release)
 }
