@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // runCLI runs the command line in process and returns its exit code,
@@ -98,10 +100,10 @@ func TestInspect(t *testing.T) {
 	table := awstest.NewTable(t, db, awstest.IdempotencyTable)
 	store, err := dynamostore.New(db, table)
 	require.NoError(t, err)
-	guard, err := idempotency.NewGuard(store, idempotency.Config{KeyPrefix: "inspect-test"})
+	guard, err := sqsonce.NewOnce[json.RawMessage](store, sqsonce.OnceConfig{KeyPrefix: "inspect-test"})
 	require.NoError(t, err)
-	_, err = guard.Do(ctx, "evt-42", []byte(`{"id":"evt-42"}`), func(context.Context) ([]byte, error) {
-		return []byte(`{"account":"acc-1","applied":250}`), nil
+	_, _, err = guard.Do(ctx, "evt-42", []byte(`{"id":"evt-42"}`), func(context.Context) (json.RawMessage, error) {
+		return json.RawMessage(`{"account":"acc-1","applied":250}`), nil
 	})
 	require.NoError(t, err)
 

@@ -51,10 +51,10 @@ func TestVersion(t *testing.T) {
 // store, as a consumer would.
 func completedRecord(t *testing.T, store idempotency.Store, prefix, key string) {
 	t.Helper()
-	guard, err := idempotency.NewGuard(store, idempotency.Config{KeyPrefix: prefix})
+	guard, err := sqsonce.NewOnce[json.RawMessage](store, sqsonce.OnceConfig{KeyPrefix: prefix})
 	require.NoError(t, err)
-	_, err = guard.Do(context.Background(), key, []byte(`{"id":"`+key+`"}`), func(context.Context) ([]byte, error) {
-		return []byte(`{"applied":250}`), nil
+	_, _, err = guard.Do(context.Background(), key, []byte(`{"id":"`+key+`"}`), func(context.Context) (json.RawMessage, error) {
+		return json.RawMessage(`{"applied":250}`), nil
 	})
 	require.NoError(t, err)
 }

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
 // roundTrips counts the commands a client sends (a pipeline counts once).
@@ -38,7 +40,7 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 func BenchmarkStore(b *testing.B) {
 	server := redistest.Start(b)
 	redistest.StartReplica(b, server)
-	work := func(context.Context) ([]byte, error) { return []byte(`{"applied":250}`), nil }
+	work := func(context.Context) (json.RawMessage, error) { return json.RawMessage(`{"applied":250}`), nil }
 	payload := []byte(`{"id":"evt-1","account":"acc-1","amount":250,"currency":"EUR","occurred_at":"2026-11-27T10:00:00Z"}`)
 	for _, store := range []string{"dynamodb", "redis", "redis-wait1", "memstore"} {
 		for _, dup := range []bool{false, true} {
@@ -73,13 +75,13 @@ func BenchmarkStore(b *testing.B) {
 				}
 				// A prefix of each run's own, so that -count above 1 still
 				// measures new keys.
-				g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "bench-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36), CacheSize: -1})
+				g, err := sqsonce.NewOnce[json.RawMessage](s, sqsonce.OnceConfig{KeyPrefix: "bench-" + name + "-" + strconv.FormatInt(time.Now().UnixNano(), 36), CacheSize: -1})
 				if err != nil {
 					b.Fatal(err)
 				}
 				ctx := context.Background()
 				if dup {
-					if _, err := g.Do(ctx, "evt-1", payload, work); err != nil {
+					if _, _, err := g.Do(ctx, "evt-1", payload, work); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -91,7 +93,7 @@ func BenchmarkStore(b *testing.B) {
 						key = strconv.Itoa(i)
 						i++
 					}
-					if _, err := g.Do(ctx, key, payload, work); err != nil {
+					if _, _, err := g.Do(ctx, key, payload, work); err != nil {
 						b.Fatal(err)
 					}
 				}

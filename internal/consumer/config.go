@@ -150,7 +150,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.TTL = idempotency.TTLDefault
 	if v := getenv("IDEMPOTENCY_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
-		lease := idempotency.Config{}.WithDefaults().MaxLease()
+		lease := sqsonce.TTLMin
 		switch {
 		case err != nil:
 			bad("IDEMPOTENCY_TTL", "%q is not a duration (e.g. 96h, 90m)", v)

@@ -1,64 +1,42 @@
-// Package idempotency makes the effect of a unit of work happen once, even
-// when the work is delivered many times (SQS at-least-once delivery, Lambda
-// batch retries, producer retries).
+// Package idempotency is the port between sqsonce and an idempotency store:
+// the [Store] interface and its optional batch interfaces, the [Record] a
+// store keeps per key, and the errors a store returns. Users of sqsonce need
+// it only to pick a store (dynamostore, redisstore, memstore in tests) and
+// to match errors ([ErrStoreFailed], [ErrInProgress], ...); the protocol
+// that runs work once over a store lives in sqsonce ([sqsonce.New],
+// [sqsonce.NewDynamoDB], [sqsonce.Once]).
 //
-// A [Guard] runs a function under a fenced claim/complete/release protocol
-// against a [Store]:
+// # Writing a store
 //
-//  1. Claim: atomically create an INPROGRESS record for the key with a random
-//     owner token and a lease, or take over a record whose TTL or lease has
-//     expired. A live record blocks the claim: a COMPLETED one is replayed
-//     (its stored result is returned and the function does not run), an
-//     INPROGRESS one yields [ErrInProgress], a COMPLETED one whose payload
-//     hash differs yields [ErrPayloadMismatch].
-//  2. The function runs.
-//  3. Complete: the record becomes COMPLETED with the result, only if it
-//     still holds this claim's owner token; otherwise [ErrLeaseLost]. On a
-//     function error the record is released (deleted, again only with the
-//     owner's token) so a retry may run.
+// A store keeps one [Record] per stored key (see [StoredKey]: prefix and
+// SHA-256, so raw business keys never reach it) and implements:
 //
-// Guard.ClaimAhead claims the keys of a whole batch in one request (with a
-// store that implements BatchClaimer), so each piece of work then needs only
-// its completion; twins (two deliveries of one key in the batch) are
-// answered together, one executing and the other replaying its result.
-// With a store that also implements [BatchCompleter], the completions of
-// the batch's records go together too: a finished record's completion
-// waits until every record of the batch that is running has finished its
-// work, or [CompleteLinger] at most, then one request completes them all,
-// each fenced by its own token. A record's Do returns only once its
-// completion is durable.
+//   - Claim: atomically create an INPROGRESS record with the input's owner
+//     token and lease, or take over a record whose TTL or lease has expired.
+//     A live record blocks the claim: the store returns it with the error
+//     [JudgeConflict] gives ([ErrAlreadyCompleted], [ErrInProgress],
+//     [ErrPayloadMismatch]). Of concurrent claims on one key, at most one
+//     succeeds.
+//   - Complete: make the record COMPLETED with a result and a TTL, only if it
+//     is INPROGRESS under the given token; otherwise [ErrLeaseLost] and
+//     nothing is written (fencing: a worker whose lease was taken over can
+//     no longer complete).
+//   - Release: delete the record, again only under the given token.
+//   - Get: read a record ([ErrNotFound] when there is none).
 //
-// For effects that are writes to the store itself (DynamoDB), [CommitBatch]
-// needs no claim: each effect's writes commit in one transaction with its
-// key's COMPLETED record, many effects per request (a store that implements
-// [BatchCommitter]). A stalled worker cannot apply an effect twice, because
-// there is no lease to outlive.
+// Optional interfaces make a batch cheaper: [BatchClaimer] (a batch's claims
+// in few requests), [BatchCompleter] (its completions, each fenced by its
+// own token) and [BatchCommitter] (effects made of the store's own writes
+// committed atomically with their COMPLETED records, with no claim: the
+// path of [sqsonce.NewDynamoDB]).
 //
-// # What is guaranteed
+// Any error that is not one of the protocol's is a store failure: sqsonce
+// wraps it in a [StoreError] (matching [ErrStoreFailed]), runs no work
+// unclaimed, and has the message retried. Package storetest runs the
+// contract's tests against a store: every store of this module passes them.
 //
-//   - At most one worker holds a live claim on a key at a time, and a worker
-//     whose lease expired and was taken over can no longer complete or release
-//     the record (fencing by owner token).
-//   - A completed key is never executed again before its TTL expires, and a
-//     duplicate costs one store request (none on a local cache hit).
-//   - A store failure never lets the function run unclaimed: the Guard returns
-//     an error matching [ErrStoreFailed] and the caller retries later.
-//
-// # What is not guaranteed
-//
-// Effects outside the store can repeat if a worker dies (or stalls past its
-// lease) after the effect and before Complete: the record is then taken over
-// and the function runs again. Completing in batches lengthens that gap by
-// at most [CompleteLinger] (10 ms) per record. For DynamoDB effects, [CommitBatch] closes
-// that gap. For other downstreams, make the effect itself idempotent or
-// accept the window (the lease bounds it).
-//
-// Leases and TTLs compare the workers' clocks with the records' times:
-// workers' clocks are assumed to agree within LeaseMargin (5s by default;
-// Lambda hosts keep theirs within milliseconds of UTC). A TTL shorter than
-// the longest lease is refused by [Config.Validate].
-//
-// Keys are hashed with SHA-256 under a stable, explicit prefix before they
-// reach the store, so raw business keys never land in the table; the prefix
-// must not change when a function is renamed.
+// Times (now, lease, TTL) are given by the caller in each input, so a store
+// compares them with its records and never reads its own clock for the
+// protocol; workers' clocks are assumed to agree within the lease margin
+// (5 s).
 package idempotency

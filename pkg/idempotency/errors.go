@@ -22,8 +22,8 @@ var (
 	ErrLeaseLost = errors.New("idempotency: lease lost to another worker")
 
 	// ErrAlreadyCompleted is returned by Store.Claim, with the completed
-	// record, when the key has a live COMPLETED record. Guard turns it into a
-	// replay; callers of Guard never see it.
+	// record, when the key has a live COMPLETED record. sqsonce turns it into
+	// a replay; its callers never see it.
 	ErrAlreadyCompleted = errors.New("idempotency: key already completed")
 
 	// ErrNotFound is returned by Store.Get when the key has no record.
@@ -34,9 +34,9 @@ var (
 	// run unclaimed; retry the message later.
 	ErrStoreFailed = errors.New("idempotency: store failed")
 
-	// ErrTxUnsupported is returned by CommitBatch when the Guard's store
-	// cannot commit writes with the completion (a Valkey/Redis store cannot
-	// be atomic with DynamoDB writes: use Do for such effects).
+	// ErrTxUnsupported means the store cannot commit writes with the
+	// completion (a Valkey/Redis store cannot be atomic with DynamoDB
+	// writes): run such effects with sqsonce.New, not NewDynamoDB.
 	ErrTxUnsupported = errors.New("idempotency: store does not support transactional completion")
 
 	// ErrContended means the store refused a transaction for contention:
@@ -65,21 +65,6 @@ func (e *StoreError) Unwrap() error { return e.Err }
 
 // Is makes a StoreError match ErrStoreFailed.
 func (e *StoreError) Is(target error) bool { return target == ErrStoreFailed }
-
-// HandlerError wraps the error returned by the guarded function, so callers
-// can tell a failed effect from a failed protocol step. The record was
-// released, so a retry runs the function again; Released is false when the
-// release failed, or when the function was cut short by its own context
-// (its error is the context's, and the context ended), which leaves unknown
-// whether it had its effect: the claim is then kept until its lease ends.
-type HandlerError struct {
-	Err      error
-	Released bool
-}
-
-func (e *HandlerError) Error() string { return "idempotency: handler: " + e.Err.Error() }
-
-func (e *HandlerError) Unwrap() error { return e.Err }
 
 // InProgressError is ErrInProgress with when the live claim's lease ends:
 // a retry before then meets the same claim, so a caller can wait until

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// ClaimInput is one claim attempt. Times are given by the Guard, so stores
-// hold no clock.
+// ClaimInput is one claim attempt. Times are given by the claimer, so
+// stores hold no clock.
 type ClaimInput struct {
 	Key         string    // stored key
 	Token       string    // random owner token of this claim
@@ -38,7 +38,7 @@ type ClaimInput struct {
 //   - Get returns the record, or ErrNotFound. Expired records may still be
 //     returned until the store deletes them.
 //
-// Any other error is a store failure; the Guard wraps it in a StoreError.
+// Any other error is a store failure; sqsonce wraps it in a StoreError.
 type Store interface {
 	Claim(ctx context.Context, in ClaimInput) (Record, error)
 	Complete(ctx context.Context, key, token string, result []byte, expiresAt time.Time) error

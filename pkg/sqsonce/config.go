@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -17,13 +18,17 @@ const (
 	BreakAfterDefault = batch.BreakAfterDefault
 	// CacheSizeDefault is how many completed keys are kept in memory per
 	// execution environment.
-	CacheSizeDefault = idempotency.CacheSizeDefault
+	CacheSizeDefault = guard.CacheSizeDefault
 	// ConcurrencyDefault is how many records (or FIFO message groups) New
 	// runs at once.
 	ConcurrencyDefault = batch.ConcurrencyDefault
 	// SafetyMarginDefault is how long before the Lambda deadline no new work
 	// starts.
 	SafetyMarginDefault = batch.SafetyMarginDefault
+	// TTLMin is the shortest TTL accepted (Config.TTL, OnceConfig.TTL):
+	// Lambda's longest timeout plus the lease margin, the longest a claim
+	// lives, so that no record expires while its claim is live.
+	TTLMin = guard.LambdaTimeoutMax + guard.LeaseMarginDefault
 )
 
 // Config configures a Handler. KeyPrefix is required; every other field's
@@ -59,8 +64,7 @@ type Config struct {
 	SafetyMargin time.Duration
 	// FinishTimeout is how long a completion may still run once its
 	// record's context ended, never past the point where the invocation
-	// returns. It must be shorter than SafetyMargin. Default
-	// idempotency.FinishTimeoutDefault (1s).
+	// returns. It must be shorter than SafetyMargin. Default 1s.
 	FinishTimeout time.Duration
 	// DLQ, when set, sends permanent failures to a dead-letter queue at once
 	// instead of leaving them to the queue's redrive policy.
@@ -105,7 +109,7 @@ func (c Config) WithDefaults() Config {
 		c.SafetyMargin = batch.SafetyMarginDefault
 	}
 	if c.FinishTimeout == 0 {
-		c.FinishTimeout = idempotency.FinishTimeoutDefault
+		c.FinishTimeout = guard.FinishTimeoutDefault
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -162,11 +166,11 @@ func (c Config) validate() error {
 }
 
 // guard builds the idempotency guard of c.
-func (c Config) guard(store idempotency.Store) (*idempotency.Guard, error) {
+func (c Config) guard(store idempotency.Store) (*guard.Guard, error) {
 	if store == nil {
 		return nil, &ConfigError{"store", "nil: give an idempotency store (dynamostore.New)"}
 	}
-	g, err := idempotency.NewGuard(store, idempotency.Config{
+	g, err := guard.NewGuard(store, guard.Config{
 		KeyPrefix:     c.KeyPrefix,
 		TTL:           c.TTL,
 		CacheSize:     c.CacheSize,
@@ -201,7 +205,7 @@ func fromBatch(err error) error {
 // fromGuard makes the guard's configuration error one of this package's,
 // naming the field of owner (Config, OnceConfig) the caller set.
 func fromGuard(err error, owner string) error {
-	if ce := (*idempotency.ConfigError)(nil); errors.As(err, &ce) {
+	if ce := (*guard.ConfigError)(nil); errors.As(err, &ce) {
 		return &ConfigError{owner + "." + ce.Field, ce.Problem}
 	}
 	return err

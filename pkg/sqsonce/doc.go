@@ -142,5 +142,5 @@
 //   - After the TTL a key is forgotten. Keep it at least as long as a
 //     message can be redelivered (the queue's retention period).
 //   - Leases compare clocks: workers' clocks are assumed to agree within
-//     idempotency.Config.LeaseMargin.
+//     a lease margin of 5 s.
 package sqsonce

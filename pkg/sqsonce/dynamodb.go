@@ -10,6 +10,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -85,23 +86,23 @@ func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDB
 // in the effect's functions (fn, Effect.ConditionFailed) fails only its own
 // record, with a *batch.PanicError; an effect whose writes DynamoDB
 // refuses fails alone, permanently (invalidWrite).
-func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *idempotency.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
+func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *guard.Guard, msgs []events.SQSMessage, effectOf func(context.Context, any) (Effect[R], error)) []error {
 	errs := make([]error, len(msgs))
-	var items []idempotency.TxItem[dynamostore.Write]
+	var items []guard.TxItem[dynamostore.Write]
 	var at []int // msgs index of each item
 	var effects []Effect[R]
 	for i, m := range msgs {
 		r := h.read(inv, m)
 		if r.err != nil {
-			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
+			errs[i] = h.settle(ctx, inv, m, guard.Result{}, nil, false, r.err)
 			continue
 		}
 		eff, err := recovered(func() (Effect[R], error) { return effectOf(ctx, r.body) })
 		if err != nil {
-			errs[i] = h.settle(ctx, inv, m, idempotency.Result{}, nil, false, err)
+			errs[i] = h.settle(ctx, inv, m, guard.Result{}, nil, false, err)
 			continue
 		}
-		items = append(items, idempotency.TxItem[dynamostore.Write]{Key: r.key, Payload: r.payload, Result: h.encode(ctx, m, eff.Result), Writes: eff.Writes})
+		items = append(items, guard.TxItem[dynamostore.Write]{Key: r.key, Payload: r.payload, Result: h.encode(ctx, m, eff.Result), Writes: eff.Writes})
 		at = append(at, i)
 		effects = append(effects, eff)
 	}
@@ -109,10 +110,10 @@ func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *idempot
 		return errs
 	}
 	// Effects whose writes were found applied are completed without them.
-	var done []idempotency.TxItem[dynamostore.Write]
+	var done []guard.TxItem[dynamostore.Write]
 	var doneAt []int
 	var doneValue []any
-	for k, res := range idempotency.CommitBatch(ctx, g, items) {
+	for k, res := range guard.CommitBatch(ctx, g, items) {
 		i := at[k]
 		var wce *idempotency.WriteConditionError
 		if !errors.As(res.Err, &wce) {
@@ -126,11 +127,11 @@ func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *idempot
 			done, doneAt, doneValue = append(done, it), append(doneAt, i), append(doneValue, effects[k].Result)
 			continue
 		}
-		errs[i] = h.settle(ctx, inv, msgs[i], idempotency.Result{}, nil, false, verdict)
+		errs[i] = h.settle(ctx, inv, msgs[i], guard.Result{}, nil, false, verdict)
 	}
-	for k, res := range idempotency.CommitBatch(ctx, g, done) {
+	for k, res := range guard.CommitBatch(ctx, g, done) {
 		i := doneAt[k]
-		errs[i] = h.settle(ctx, inv, msgs[i], res.Result, doneValue[k], res.Err == nil && res.Result.Outcome == idempotency.OutcomeExecuted, res.Err)
+		errs[i] = h.settle(ctx, inv, msgs[i], res.Result, doneValue[k], res.Err == nil && res.Result.Outcome == guard.OutcomeExecuted, res.Err)
 	}
 	return errs
 }
@@ -138,7 +139,7 @@ func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *idempot
 // invalidWrite makes the error of an effect whose writes DynamoDB refuses
 // (dynamostore.ErrInvalidWrite) a permanent failure of class
 // ClassInvalidWrite, no longer wrapped as a failure of the store
-// (idempotency.CommitBatch wraps every error it does not know in an
+// (guard.CommitBatch wraps every error it does not know in an
 // idempotency.StoreError): it is the effect's fault, and no outage. Other
 // errors are returned as they are.
 func invalidWrite(err error) error {

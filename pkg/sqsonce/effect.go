@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -32,10 +33,10 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		return nil, err
 	}
 	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
-		items := make([]idempotency.Item, 0, len(inv.order))
+		items := make([]guard.Item, 0, len(inv.order))
 		for _, r := range inv.order {
 			if r.err == nil {
-				items = append(items, idempotency.Item{Key: r.key, Payload: r.payload})
+				items = append(items, guard.Item{Key: r.key, Payload: r.payload})
 			}
 		}
 		// Completions end before the processor stops waiting for them.
@@ -45,7 +46,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage, release func()) error {
 			r := h.read(inv, m)
 			if r.err != nil {
-				return h.settle(ctx, inv, m, idempotency.Result{}, nil, false, r.err)
+				return h.settle(ctx, inv, m, guard.Result{}, nil, false, r.err)
 			}
 			var value any
 			res, err := claims.Do(ctx, r.key, r.payload, func(ctx context.Context) ([]byte, error) {
@@ -67,7 +68,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 }
 
 // newHandler checks the configuration shared by New and NewDynamoDB.
-func newHandler[T, R any](store idempotency.Store, msg Message[T], cfg Config, opts []Option[R]) (*Handler[R], *idempotency.Guard, error) {
+func newHandler[T, R any](store idempotency.Store, msg Message[T], cfg Config, opts []Option[R]) (*Handler[R], *guard.Guard, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, nil, err

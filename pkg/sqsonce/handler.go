@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -155,7 +156,7 @@ const (
 
 // settle counts and logs a record's outcome and turns it into the error the
 // batch processor reports (nil on success).
-func (h *Handler[R]) settle(ctx context.Context, inv *invocation, msg events.SQSMessage, res idempotency.Result, value any, already bool, err error) error {
+func (h *Handler[R]) settle(ctx context.Context, inv *invocation, msg events.SQSMessage, res guard.Result, value any, already bool, err error) error {
 	err = h.judge(ctx, inv, msg, res, value, already, err)
 	if err != nil {
 		inv.mu.Lock()
@@ -166,7 +167,7 @@ func (h *Handler[R]) settle(ctx context.Context, inv *invocation, msg events.SQS
 }
 
 // judge counts and logs a record's outcome and returns its error.
-func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSMessage, res idempotency.Result, value any, already bool, err error) error {
+func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSMessage, res guard.Result, value any, already bool, err error) error {
 	log := h.cfg.Logger.With("message_id", msg.MessageId)
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
@@ -179,7 +180,7 @@ func (h *Handler[R]) judge(ctx context.Context, inv *invocation, msg events.SQSM
 		inv.notes[msg.MessageId] = ok
 		log.InfoContext(ctx, "sqsonce: effect already applied", "idempotency", "already-applied")
 		return nil
-	case err == nil && res.Outcome == idempotency.OutcomeReplayed:
+	case err == nil && res.Outcome == guard.OutcomeReplayed:
 		c.Replayed++
 		ok.idempotency, ok.value = IdempotencyReplayed, nil
 		inv.notes[msg.MessageId] = ok

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // OnceConfig configures a [Once]. KeyPrefix is required; every other field's
@@ -57,7 +58,7 @@ func (c OnceConfig) WithDefaults() OnceConfig {
 // by the claim's owner token. It is safe for concurrent use; build it once
 // per execution environment, outside the handler.
 type Once[R any] struct {
-	guard *idempotency.Guard
+	guard *guard.Guard
 	codec Codec
 }
 
@@ -72,7 +73,7 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 	if cfg.TTL < 0 {
 		return nil, &ConfigError{"OnceConfig.TTL", fmt.Sprintf("must not be negative, got %s", cfg.TTL)}
 	}
-	g, err := idempotency.NewGuard(store, idempotency.Config{
+	g, err := guard.NewGuard(store, guard.Config{
 		KeyPrefix: cfg.KeyPrefix,
 		TTL:       cfg.TTL,
 		CacheSize: cfg.CacheSize,
@@ -125,15 +126,15 @@ func (o *Once[R]) Do(ctx context.Context, key string, payload []byte, fn func(ct
 		ran = r
 		return encodeResult(o.codec, r)
 	})
-	if he := (*idempotency.HandlerError)(nil); errors.As(err, &he) {
+	if he := (*guard.HandlerError)(nil); errors.As(err, &he) {
 		return zero, false, he.Err
 	}
 	switch {
-	case err != nil && res.Outcome == idempotency.OutcomeExecuted: // fn ran, its completion failed
+	case err != nil && res.Outcome == guard.OutcomeExecuted: // fn ran, its completion failed
 		return ran, false, fmt.Errorf("sqsonce: Once.Do: %w", err)
 	case err != nil:
 		return zero, false, fmt.Errorf("sqsonce: Once.Do: %w", err)
-	case res.Outcome == idempotency.OutcomeReplayed:
+	case res.Outcome == guard.OutcomeReplayed:
 		r, err := decodeResult[R](o.codec, res.Data)
 		if err != nil {
 			return zero, true, fmt.Errorf("sqsonce: Once.Do: replay: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
 
@@ -292,7 +293,7 @@ func TestOnceLeaseLost(t *testing.T) {
 		})
 	}
 	got, _, err := do("stalled", func() {
-		clk.Advance(idempotency.LeaseWithoutDeadlineDefault + time.Minute)
+		clk.Advance(guard.LeaseWithoutDeadlineDefault + time.Minute)
 		_, replayed, err := do("took over", nil)
 		require.NoError(t, err)
 		require.False(t, replayed)

@@ -50,7 +50,7 @@ func (s *Store) ClaimBatch(ctx context.Context, in []idempotency.ClaimInput) ([]
 // rest are sent again at once; a transaction cancelled for contention
 // (conflicts, throttling) is sent again after a jittered backoff. Inputs
 // still pending when that gives up, or after another error, get an error
-// outcome: the Guard then claims them again with the same owner token.
+// outcome: sqsonce then claims them again with the same owner token.
 func (s *Store) claimChunk(ctx context.Context, in []idempotency.ClaimInput, out []idempotency.ClaimOutcome) {
 	pending := make([]int, len(in))
 	for i := range pending {

@@ -13,6 +13,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // downstream writes items of a ledger-shaped table (account "acc", entry =
@@ -69,13 +70,13 @@ func TestAddsAreMergedAndSummedExactly(t *testing.T) {
 	key := map[string]types.AttributeValue{"account": s("acc"), "entry": s("#balance")}
 	g := newGuard(t, store, nil)
 	counter.Reset()
-	res := idempotency.CommitBatch(context.Background(), g, []idempotency.TxItem[dynamostore.Write]{
+	res := guard.CommitBatch(context.Background(), g, []guard.TxItem[dynamostore.Write]{
 		{Key: "e1", Writes: []dynamostore.Write{dynamostore.Add(table, key, "balance", 5e18), dynamostore.Add(table, key, "entries", 1)}},
 		{Key: "e2", Writes: []dynamostore.Write{dynamostore.Add(table, key, "balance", 5e18+7), dynamostore.Add(table, key, "entries", 1)}},
 	})
 	for i, r := range res {
 		require.NoError(t, r.Err, "item %d", i)
-		require.Equal(t, idempotency.OutcomeExecuted, r.Result.Outcome)
+		require.Equal(t, guard.OutcomeExecuted, r.Result.Outcome)
 	}
 	require.Equal(t, map[string]int{"TransactWriteItems": 1}, counter.Counts(), "two effects, one request")
 	out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})

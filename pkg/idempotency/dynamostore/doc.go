@@ -31,6 +31,6 @@
 // ThrottlingError, ProvisionedThroughputExceeded), which the SDK does not
 // retry, is sent again after a jittered exponential backoff (10ms doubling
 // up to 1s, 8 attempts, never past the context); what outlasts that is
-// idempotency.ErrContended. Any other failure is returned (the Guard wraps
+// idempotency.ErrContended. Any other failure is returned (sqsonce wraps
 // it in an idempotency.StoreError) so the message is retried by the queue.
 package dynamostore

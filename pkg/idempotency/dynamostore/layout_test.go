@@ -17,6 +17,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // singleTable is a single-table layout: the records share a table keyed by
@@ -71,7 +72,7 @@ func TestSingleTableItems(t *testing.T) {
 	client := awstest.DynamoDB(t)
 	store, table := newSingleTable(t, client)
 	now := time.Now().Truncate(time.Second)
-	g := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now } })
+	g := newGuard(t, store, func(c *guard.Config) { c.Clock = func() time.Time { return now } })
 	for i := range 40 {
 		_, err := g.Do(context.Background(), string(rune('a'+i%26))+strings.Repeat("x", i), []byte("p"),
 			func(context.Context) ([]byte, error) { return []byte("r"), nil })

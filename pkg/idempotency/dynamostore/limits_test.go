@@ -17,6 +17,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // limitedDB is a fake DynamoDB that enforces the documented limits of
@@ -243,7 +244,7 @@ func TestCommitItemOverLimitFailsAloneOnMoto(t *testing.T) {
 	store := newStore(t, client)
 	table := awstest.NewTable(t, client, awstest.LedgerTable)
 	g := newGuard(t, store, nil)
-	res := idempotency.CommitBatch(context.Background(), g, []idempotency.TxItem[dynamostore.Write]{
+	res := guard.CommitBatch(context.Background(), g, []guard.TxItem[dynamostore.Write]{
 		{Key: "good1", Writes: []dynamostore.Write{put(table, "g1", kb)}},
 		{Key: "bad", Writes: []dynamostore.Write{put(table, "big", 450*kb)}},
 		{Key: "good2", Writes: []dynamostore.Write{put(table, "g2", kb)}},
@@ -251,5 +252,5 @@ func TestCommitItemOverLimitFailsAloneOnMoto(t *testing.T) {
 	require.ErrorIs(t, res[1].Err, dynamostore.ErrInvalidWrite)
 	require.NoError(t, res[0].Err)
 	require.NoError(t, res[2].Err)
-	require.Equal(t, idempotency.OutcomeExecuted, res[0].Result.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res[0].Result.Outcome)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // newStore gives the test its own idempotency table on the local AWS.
@@ -29,14 +30,14 @@ func newStore(t *testing.T, client *dynamodb.Client) *dynamostore.Store {
 	return store
 }
 
-func newGuard(t *testing.T, store idempotency.Store, mutate func(*idempotency.Config)) *idempotency.Guard {
+func newGuard(t *testing.T, store idempotency.Store, mutate func(*guard.Config)) *guard.Guard {
 	t.Helper()
 	// No local cache: these tests count what the store itself does.
-	cfg := idempotency.Config{KeyPrefix: "test", CacheSize: -1}
+	cfg := guard.Config{KeyPrefix: "test", CacheSize: -1}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	g, err := idempotency.NewGuard(store, cfg)
+	g, err := guard.NewGuard(store, cfg)
 	require.NoError(t, err)
 	return g
 }
@@ -103,7 +104,7 @@ func TestDuplicateCostsOneRequest(t *testing.T) {
 		return nil, nil
 	})
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
+	require.Equal(t, guard.OutcomeReplayed, res.Outcome)
 	require.Equal(t, `{"n":1}`, string(res.Data))
 	require.Equal(t, map[string]int{"PutItem": 1}, counter.Counts(), "a duplicate: one conditional put, no read")
 }
@@ -123,11 +124,11 @@ func TestCrashedClaimIsTakenOverAfterLease(t *testing.T) {
 
 	var runs atomic.Int32
 	work := func(context.Context) ([]byte, error) { runs.Add(1); return nil, nil }
-	early := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now.Add(500 * time.Millisecond) } })
+	early := newGuard(t, store, func(c *guard.Config) { c.Clock = func() time.Time { return now.Add(500 * time.Millisecond) } })
 	_, err = early.Do(context.Background(), "evt-1", []byte("p"), work)
 	require.ErrorIs(t, err, idempotency.ErrInProgress)
 
-	later := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now.Add(2 * time.Second) } })
+	later := newGuard(t, store, func(c *guard.Config) { c.Clock = func() time.Time { return now.Add(2 * time.Second) } })
 	for range 3 { // the takeover, then duplicates
 		_, err = later.Do(context.Background(), "evt-1", []byte("p"), work)
 		require.NoError(t, err)
@@ -141,8 +142,8 @@ func TestZombieIsFencedOut(t *testing.T) {
 	t.Parallel()
 	store := newStore(t, awstest.DynamoDB(t))
 	now := time.Now()
-	zombie := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = func() time.Time { return now } })
-	winner := newGuard(t, store, func(c *idempotency.Config) { c.Clock = func() time.Time { return now.Add(2 * time.Second) } })
+	zombie := newGuard(t, store, func(c *guard.Config) { c.Lease = time.Second; c.Clock = func() time.Time { return now } })
+	winner := newGuard(t, store, func(c *guard.Config) { c.Clock = func() time.Time { return now.Add(2 * time.Second) } })
 	ctx := context.Background()
 	stalled, resume := make(chan struct{}), make(chan struct{})
 	zombieDone := make(chan error, 1)
@@ -184,12 +185,12 @@ func TestHandlerErrorReleasesForNextDelivery(t *testing.T) {
 		runs.Add(1)
 		return nil, fmt.Errorf("downstream timeout")
 	})
-	var herr *idempotency.HandlerError
+	var herr *guard.HandlerError
 	require.ErrorAs(t, err, &herr)
 	require.True(t, herr.Released)
 	res, err := g.Do(context.Background(), "evt-1", nil, func(context.Context) ([]byte, error) { runs.Add(1); return nil, nil })
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 	require.EqualValues(t, 2, runs.Load())
 }
 
@@ -199,7 +200,7 @@ func TestStoredAttributes(t *testing.T) {
 	table := awstest.NewTable(t, client, awstest.IdempotencyTable)
 	store, err := dynamostore.New(client, table)
 	require.NoError(t, err)
-	g := newGuard(t, store, func(c *idempotency.Config) { c.TTL = time.Hour; c.Lease = time.Minute })
+	g := newGuard(t, store, func(c *guard.Config) { c.TTL = time.Hour; c.Lease = time.Minute })
 	key := idempotency.StoredKey("test", "card-4111")
 	raw := func() map[string]types.AttributeValue {
 		out, err := client.GetItem(context.Background(), &dynamodb.GetItemInput{

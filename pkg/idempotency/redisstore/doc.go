@@ -38,8 +38,8 @@
 //     failover can lose the records of the last moments before it.
 //
 // What it cannot do: commit a DynamoDB write atomically with a record. It
-// does not implement idempotency.BatchCommitter, so idempotency.CommitBatch
-// refuses it (ErrTxUnsupported) and sqsonce.NewDynamoDB does not take it:
+// does not implement idempotency.BatchCommitter, so sqsonce.NewDynamoDB
+// does not take it:
 // use sqsonce.New, whose effect runs under a lease and is fenced at its
 // completion (make the effect idempotent itself where it can repeat).
 //

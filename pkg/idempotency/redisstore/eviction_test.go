@@ -14,6 +14,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // New refuses a server that may evict records (ElastiCache's default
@@ -62,7 +63,7 @@ func TestEvictionWouldDoubleAnEffect(t *testing.T) {
 	ctx := context.Background()
 	server := redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", "volatile-lru")
 	c := server.Client()
-	g, err := idempotency.NewGuard(redisstore.NewUnchecked(c), idempotency.Config{KeyPrefix: "test", CacheSize: -1})
+	g, err := guard.NewGuard(redisstore.NewUnchecked(c), guard.Config{KeyPrefix: "test", CacheSize: -1})
 	require.NoError(t, err)
 	var runs atomic.Int32
 	work := func(context.Context) ([]byte, error) { runs.Add(1); return []byte("done"), nil }

@@ -14,6 +14,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/storetest"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // The WAIT timeouts of these tests. Where the replica acknowledges, WAIT
@@ -71,12 +72,12 @@ func TestUnreplicatedClaimIsAStoreFailure(t *testing.T) {
 		primary := redistest.Start(t)
 		replica := redistest.StartReplica(t, primary)
 		var runs atomic.Int32
-		g := guard(t, primary.Client())
+		g := newGuard(t, primary.Client())
 		cut(t, replica)
 		_, err := g.Do(ctx, "evt-1", nil, work(&runs))
 		require.NoError(t, err, "acknowledged by the primary alone")
 		promote(t, primary, replica)
-		_, err = guard(t, replica.Client()).Do(ctx, "evt-1", nil, work(&runs))
+		_, err = newGuard(t, replica.Client()).Do(ctx, "evt-1", nil, work(&runs))
 		require.NoError(t, err)
 		require.EqualValues(t, 2, runs.Load(), "the promoted replica never saw the record")
 	})
@@ -85,7 +86,7 @@ func TestUnreplicatedClaimIsAStoreFailure(t *testing.T) {
 		primary := redistest.Start(t)
 		replica := redistest.StartReplica(t, primary)
 		var runs atomic.Int32
-		g := guard(t, primary.Client(), redisstore.WithWaitReplicas(1, waitTimeout))
+		g := newGuard(t, primary.Client(), redisstore.WithWaitReplicas(1, waitTimeout))
 		cut(t, replica)
 		_, err := g.Do(ctx, "evt-1", nil, work(&runs))
 		require.ErrorIs(t, err, idempotency.ErrStoreFailed)
@@ -151,11 +152,11 @@ func TestWithWaitReplicasNamesTheInvalidOption(t *testing.T) {
 	}
 }
 
-func guard(t *testing.T, c *redis.Client, opts ...redisstore.Option) *idempotency.Guard {
+func newGuard(t *testing.T, c *redis.Client, opts ...redisstore.Option) *guard.Guard {
 	t.Helper()
 	s, err := redisstore.New(context.Background(), c, opts...)
 	require.NoError(t, err)
-	g, err := idempotency.NewGuard(s, idempotency.Config{KeyPrefix: "test"})
+	g, err := guard.NewGuard(s, guard.Config{KeyPrefix: "test"})
 	require.NoError(t, err)
 	return g
 }

@@ -1,15 +1,15 @@
-package idempotency_test
+package guard_test
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 func Example() {
-	guard, err := idempotency.NewGuard(memstore.New(), idempotency.Config{KeyPrefix: "payments"})
+	g, err := guard.NewGuard(memstore.New(), guard.Config{KeyPrefix: "payments"})
 	if err != nil {
 		panic(err)
 	}
@@ -21,7 +21,7 @@ func Example() {
 	// The same event delivered twice: the charge happens once, and the
 	// duplicate gets the stored result back.
 	for range 2 {
-		res, err := guard.Do(context.Background(), "evt-1", []byte(`{"amount":250}`), charge)
+		res, err := g.Do(context.Background(), "evt-1", []byte(`{"amount":250}`), charge)
 		if err != nil {
 			panic(err)
 		}

@@ -1,4 +1,4 @@
-package idempotency_test
+package guard_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // fakeClock is a settable clock shared by guards in one test.
@@ -61,18 +62,18 @@ func (s *countingStore) Complete(ctx context.Context, key, token string, result 
 	return s.Store.Complete(ctx, key, token, result, exp)
 }
 
-func newGuard(t *testing.T, store idempotency.Store, mutate func(*idempotency.Config)) *idempotency.Guard {
+func newGuard(t *testing.T, store idempotency.Store, mutate func(*guard.Config)) *guard.Guard {
 	t.Helper()
-	cfg := idempotency.Config{KeyPrefix: "test"}
+	cfg := guard.Config{KeyPrefix: "test"}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	g, err := idempotency.NewGuard(store, cfg)
+	g, err := guard.NewGuard(store, cfg)
 	require.NoError(t, err)
 	return g
 }
 
-func returns(result string, runs *atomic.Int32) idempotency.Func {
+func returns(result string, runs *atomic.Int32) guard.Func {
 	return func(context.Context) ([]byte, error) {
 		runs.Add(1)
 		return []byte(result), nil
@@ -87,11 +88,11 @@ func TestDoExecutesOnceAndReplays(t *testing.T) {
 
 	first, err := g.Do(ctx, "evt-1", []byte("p"), returns("r1", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, first.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, first.Outcome)
 
 	second, err := g.Do(ctx, "evt-1", []byte("p"), returns("r2", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeReplayed, second.Outcome)
+	require.Equal(t, guard.OutcomeReplayed, second.Outcome)
 	require.Equal(t, "r1", string(second.Data), "the stored result is replayed")
 	require.EqualValues(t, 1, runs.Load())
 }
@@ -130,7 +131,7 @@ func TestWorkCutShortByItsContextKeepsTheClaim(t *testing.T) {
 		cancel() // the deadline strikes while the effect's request is in flight
 		return nil, ctx.Err()
 	})
-	var herr *idempotency.HandlerError
+	var herr *guard.HandlerError
 	require.ErrorAs(t, err, &herr)
 	require.False(t, herr.Released)
 	rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
@@ -146,7 +147,7 @@ func TestHandlerErrorReleasesForRetry(t *testing.T) {
 	g := newGuard(t, store, nil)
 	boom := errors.New("downstream refused")
 	_, err := g.Do(context.Background(), "k", nil, func(context.Context) ([]byte, error) { return nil, boom })
-	var herr *idempotency.HandlerError
+	var herr *guard.HandlerError
 	require.ErrorAs(t, err, &herr)
 	require.ErrorIs(t, err, boom)
 	require.True(t, herr.Released)
@@ -156,7 +157,7 @@ func TestHandlerErrorReleasesForRetry(t *testing.T) {
 	var runs atomic.Int32
 	res, err := g.Do(context.Background(), "k", nil, returns("ok", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 	require.EqualValues(t, 1, runs.Load())
 }
 
@@ -183,7 +184,7 @@ func TestPayloadMismatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGuard(t, memstore.New(), func(c *idempotency.Config) { c.SkipPayloadValidation = tc.skip })
+			g := newGuard(t, memstore.New(), func(c *guard.Config) { c.SkipPayloadValidation = tc.skip })
 			var runs atomic.Int32
 			_, err := g.Do(context.Background(), "k", []byte(`{"amount":1}`), returns("", &runs))
 			require.NoError(t, err)
@@ -202,7 +203,7 @@ func TestExpiredLeaseIsTakenOverAndZombieFenced(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
 	clock := newFakeClock()
-	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
+	g := newGuard(t, store, func(c *guard.Config) { c.Lease = time.Second; c.Clock = clock.Now })
 
 	zombieRunning, takeoverDone := make(chan struct{}), make(chan struct{})
 	var zombieErr error
@@ -222,7 +223,7 @@ func TestExpiredLeaseIsTakenOverAndZombieFenced(t *testing.T) {
 	clock.Advance(2 * time.Second)
 	res, err := g.Do(context.Background(), "k", nil, returns("winner", new(atomic.Int32)))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 	close(takeoverDone)
 	<-zombieRunning
 
@@ -249,12 +250,12 @@ func TestLease(t *testing.T) {
 		min, max time.Duration
 	}{
 		{name: "no deadline", ctx: func() (context.Context, context.CancelFunc) { return context.Background(), func() {} },
-			min: idempotency.LeaseWithoutDeadlineDefault, max: idempotency.LeaseWithoutDeadlineDefault},
+			min: guard.LeaseWithoutDeadlineDefault, max: guard.LeaseWithoutDeadlineDefault},
 		// A Lambda context can report no time left while the call still
 		// goes through (Powertools Python #4759 looped forever on that).
 		{name: "deadline passed gets the floor", ctx: func() (context.Context, context.CancelFunc) {
 			return pastDeadline{Context: context.Background(), at: time.Now().Add(-time.Minute)}, func() {}
-		}, min: idempotency.MinLeaseDefault, max: idempotency.MinLeaseDefault},
+		}, min: guard.MinLeaseDefault, max: guard.MinLeaseDefault},
 		{name: "remaining time plus margin", ctx: func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 10*time.Second)
 		}, min: 15 * time.Second, max: 15 * time.Second},
@@ -268,7 +269,7 @@ func TestLease(t *testing.T) {
 				ctx, cancel := tc.ctx()
 				defer cancel()
 				store := memstore.New()
-				g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = tc.lease })
+				g := newGuard(t, store, func(c *guard.Config) { c.Lease = tc.lease })
 				var lease time.Duration
 				_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
 					rec, err := store.Get(context.Background(), idempotency.StoredKey("test", "k"))
@@ -288,7 +289,7 @@ func TestCacheServesDuplicatesWithoutStoreAndHonoursTTL(t *testing.T) {
 	t.Parallel()
 	store := &countingStore{Store: memstore.New()}
 	clock := newFakeClock()
-	g := newGuard(t, store, func(c *idempotency.Config) {
+	g := newGuard(t, store, func(c *guard.Config) {
 		c.CacheSize = 2
 		c.TTL = time.Minute
 		c.Lease = time.Second
@@ -312,7 +313,7 @@ func TestCacheServesDuplicatesWithoutStoreAndHonoursTTL(t *testing.T) {
 	clock.Advance(2 * time.Minute)
 	res, err = g.Do(ctx, "k", []byte("p"), returns("r", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome, "expired keys are neither cached nor protected")
+	require.Equal(t, guard.OutcomeExecuted, res.Outcome, "expired keys are neither cached nor protected")
 	require.EqualValues(t, 2, runs.Load())
 }
 
@@ -343,16 +344,16 @@ func TestConfigValidation(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
-		cfg   idempotency.Config
+		cfg   guard.Config
 		field string
 	}{
-		{"missing prefix", idempotency.Config{}, "KeyPrefix"},
-		{"short TTL", idempotency.Config{KeyPrefix: "p", TTL: time.Millisecond}, "TTL"},
-		{"negative lease", idempotency.Config{KeyPrefix: "p", Lease: -time.Second}, "Lease"},
+		{"missing prefix", guard.Config{}, "KeyPrefix"},
+		{"short TTL", guard.Config{KeyPrefix: "p", TTL: time.Millisecond}, "TTL"},
+		{"negative lease", guard.Config{KeyPrefix: "p", Lease: -time.Second}, "Lease"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := idempotency.NewGuard(memstore.New(), tc.cfg)
+			_, err := guard.NewGuard(memstore.New(), tc.cfg)
 			require.Error(t, err)
 			require.Contains(t, err.Error(), "Config."+tc.field)
 		})
@@ -362,7 +363,7 @@ func TestConfigValidation(t *testing.T) {
 func TestCommitBatchNeedsATxStore(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, memstore.New(), nil)
-	res := idempotency.CommitBatch(context.Background(), g, []idempotency.TxItem[string]{{Key: "k", Writes: []string{"w"}}})
+	res := guard.CommitBatch(context.Background(), g, []guard.TxItem[string]{{Key: "k", Writes: []string{"w"}}})
 	require.Len(t, res, 1)
 	require.ErrorIs(t, res[0].Err, idempotency.ErrTxUnsupported)
 }
@@ -392,7 +393,7 @@ func TestFinishOutlivesTheContextByFinishTimeout(t *testing.T) {
 // finishCase runs one case of TestFinishOutlivesTheContextByFinishTimeout on
 // the fake clock of a synctest bubble.
 func finishCase(t *testing.T, store *memstore.Store, finishTimeout time.Duration, cancelInWork bool, wantErr error) {
-	g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = finishTimeout })
+	g := newGuard(t, store, func(c *guard.Config) { c.FinishTimeout = finishTimeout })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var runs atomic.Int32

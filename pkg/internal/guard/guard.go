@@ -1,6 +1,8 @@
-package idempotency
+package guard
 
 import (
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+
 	"context"
 	"crypto/rand"
 	"errors"
@@ -16,13 +18,13 @@ type Func func(ctx context.Context) ([]byte, error)
 // Guard runs functions at most once per key (see the package documentation
 // for the protocol). It is safe for concurrent use.
 type Guard struct {
-	store Store
+	store idempotency.Store
 	cfg   Config
 	cache *completedCache
 }
 
 // NewGuard returns a Guard over store. It fails when the config is invalid.
-func NewGuard(store Store, cfg Config) (*Guard, error) {
+func NewGuard(store idempotency.Store, cfg Config) (*Guard, error) {
 	if store == nil {
 		return nil, errors.New("idempotency: NewGuard: store is nil")
 	}
@@ -69,7 +71,7 @@ func (g *Guard) run(ctx context.Context, claims *claimedAhead, finishBy time.Tim
 	now := g.cfg.Clock()
 	in := g.claimInput(key, payload, now, g.leaseFor(ctx))
 	if rec, ok := g.cache.get(in.Key, now); ok {
-		if err := JudgeConflict(rec, in); !errors.Is(err, ErrAlreadyCompleted) {
+		if err := idempotency.JudgeConflict(rec, in); !errors.Is(err, idempotency.ErrAlreadyCompleted) {
 			return Result{}, fmt.Errorf("claim %s: %w", in.Key, err)
 		}
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result, FromCache: true}, nil
@@ -99,7 +101,7 @@ func (g *Guard) run(ctx context.Context, claims *claimedAhead, finishBy time.Tim
 				batch.leave(ahead)
 			}
 			return data, func(ctx context.Context, key, token string, expiresAt time.Time) error {
-				return batch.complete(ctx, ahead, CompleteInput{Key: key, Token: token, Result: data, ExpiresAt: expiresAt})
+				return batch.complete(ctx, ahead, idempotency.CompleteInput{Key: key, Token: token, Result: data, ExpiresAt: expiresAt})
 			}, err
 		}
 	}
@@ -119,18 +121,18 @@ var errWorkPanicked = errors.New("idempotency: the work panicked")
 // execute goes on from a claim's outcome: it replays a completed record, or
 // runs work under the claim and completes the record (releasing it if the
 // work fails or panics).
-func (g *Guard) execute(ctx context.Context, finishBy time.Time, in ClaimInput, rec Record, err error, work attempt) (Result, error) {
+func (g *Guard) execute(ctx context.Context, finishBy time.Time, in idempotency.ClaimInput, rec idempotency.Record, err error, work attempt) (Result, error) {
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrAlreadyCompleted):
+	case errors.Is(err, idempotency.ErrAlreadyCompleted):
 		g.cache.put(rec)
 		return Result{Outcome: OutcomeReplayed, Data: rec.Result}, nil
-	case errors.Is(err, ErrInProgress) && !rec.LeaseUntil.IsZero():
-		return Result{}, &InProgressError{Key: in.Key, LeaseUntil: rec.LeaseUntil}
-	case errors.Is(err, ErrInProgress), errors.Is(err, ErrPayloadMismatch):
+	case errors.Is(err, idempotency.ErrInProgress) && !rec.LeaseUntil.IsZero():
+		return Result{}, &idempotency.InProgressError{Key: in.Key, LeaseUntil: rec.LeaseUntil}
+	case errors.Is(err, idempotency.ErrInProgress), errors.Is(err, idempotency.ErrPayloadMismatch):
 		return Result{}, fmt.Errorf("claim %s: %w", in.Key, err)
 	default:
-		return Result{}, &StoreError{Op: "claim", Key: in.Key, Err: err}
+		return Result{}, &idempotency.StoreError{Op: "claim", Key: in.Key, Err: err}
 	}
 
 	returned := false
@@ -157,12 +159,12 @@ func (g *Guard) execute(ctx context.Context, finishBy time.Time, in ClaimInput, 
 	expiresAt := g.cfg.Clock().Add(g.cfg.TTL)
 	switch err := complete(fctx, in.Key, in.Token, expiresAt); {
 	case err == nil:
-		g.cache.put(Record{Key: in.Key, Status: StatusCompleted, ExpiresAt: expiresAt, PayloadHash: in.PayloadHash, Result: data})
+		g.cache.put(idempotency.Record{Key: in.Key, Status: idempotency.StatusCompleted, ExpiresAt: expiresAt, PayloadHash: in.PayloadHash, Result: data})
 		return Result{Outcome: OutcomeExecuted, Data: data}, nil
-	case errors.Is(err, ErrLeaseLost):
+	case errors.Is(err, idempotency.ErrLeaseLost):
 		return Result{Outcome: OutcomeExecuted, Data: data}, fmt.Errorf("complete %s: %w", in.Key, err)
 	default:
-		return Result{Outcome: OutcomeExecuted, Data: data}, &StoreError{Op: "complete", Key: in.Key, Err: err}
+		return Result{Outcome: OutcomeExecuted, Data: data}, &idempotency.StoreError{Op: "complete", Key: in.Key, Err: err}
 	}
 }
 
@@ -195,16 +197,16 @@ func (g *Guard) finishContext(ctx context.Context, finishBy time.Time) (context.
 	}
 }
 
-func (g *Guard) release(ctx context.Context, finishBy time.Time, in ClaimInput) error {
+func (g *Guard) release(ctx context.Context, finishBy time.Time, in idempotency.ClaimInput) error {
 	fctx, cancel := g.finishContext(ctx, finishBy)
 	defer cancel()
 	return g.store.Release(fctx, in.Key, in.Token)
 }
 
 // claimInput is the claim of key for payload at now.
-func (g *Guard) claimInput(key string, payload []byte, now time.Time, lease time.Duration) ClaimInput {
-	in := ClaimInput{
-		Key:        StoredKey(g.cfg.KeyPrefix, key),
+func (g *Guard) claimInput(key string, payload []byte, now time.Time, lease time.Duration) idempotency.ClaimInput {
+	in := idempotency.ClaimInput{
+		Key:        idempotency.StoredKey(g.cfg.KeyPrefix, key),
 		Token:      rand.Text(),
 		Now:        now,
 		LeaseUntil: now.Add(lease),
@@ -214,7 +216,7 @@ func (g *Guard) claimInput(key string, payload []byte, now time.Time, lease time
 		ExpiresAt: now.Add(max(g.cfg.TTL, lease)),
 	}
 	if !g.cfg.SkipPayloadValidation {
-		in.PayloadHash = PayloadHash(payload)
+		in.PayloadHash = idempotency.PayloadHash(payload)
 	}
 	return in
 }
@@ -236,3 +238,18 @@ func (g *Guard) leaseFor(ctx context.Context) time.Duration {
 func cutShort(ctx context.Context, err error) bool {
 	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
+
+// HandlerError wraps the error returned by the guarded function, so callers
+// can tell a failed effect from a failed protocol step. The record was
+// released, so a retry runs the function again; Released is false when the
+// release failed, or when the function was cut short by its own context
+// (its error is the context's, and the context ended), which leaves unknown
+// whether it had its effect: the claim is then kept until its lease ends.
+type HandlerError struct {
+	Err      error
+	Released bool
+}
+
+func (e *HandlerError) Error() string { return "idempotency: handler: " + e.Err.Error() }
+
+func (e *HandlerError) Unwrap() error { return e.Err }

@@ -1,33 +1,14 @@
-package idempotency
+package guard
 
 import (
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 )
-
-// BatchCompleter is a Store that can complete many claims in few requests.
-// Each input is judged exactly as Complete judges it, fenced by its own
-// token: one input refused (its lease taken over) never fails the others.
-type BatchCompleter interface {
-	// CompleteBatch returns one error per input, in order: nil once the
-	// completion is durable (or the record was already COMPLETED under the
-	// input's token), ErrLeaseLost when the record is not INPROGRESS under
-	// the token (nothing written), or any other error for an input the
-	// store could not complete (it may or may not have been written, as
-	// with a failed Complete). Inputs have distinct keys.
-	CompleteBatch(ctx context.Context, in []CompleteInput) []error
-}
-
-// CompleteInput is one completion of CompleteBatch: Complete's arguments.
-type CompleteInput struct {
-	Key       string
-	Token     string
-	Result    []byte
-	ExpiresAt time.Time
-}
 
 // CompleteLinger is the longest a finished record's completion waits for
 // those of the other records running in its batch before it is sent, with
@@ -53,7 +34,7 @@ type wave struct {
 
 // queued is one completion waiting in a wave.
 type queued struct {
-	in   CompleteInput
+	in   idempotency.CompleteInput
 	ctx  context.Context // the completing Do's finishing context
 	done chan struct{}   // closed once err is known
 	err  error
@@ -62,7 +43,7 @@ type queued struct {
 // complete queues a completion with the batch's others and returns once
 // the store has answered for it. The caller's claim stops counting as
 // running, so the wave may be sent as soon as no other claim is.
-func (a *claimedAhead) complete(ctx context.Context, c *aheadClaim, in CompleteInput) error {
+func (a *claimedAhead) complete(ctx context.Context, c *aheadClaim, in idempotency.CompleteInput) error {
 	q := &queued{in: in, ctx: ctx, done: make(chan struct{})}
 	a.mu.Lock()
 	w := a.open
@@ -174,7 +155,7 @@ func (a *claimedAhead) send(items []*queued) {
 		in := live[0].in
 		errs[0] = a.store.Complete(ctx, in.Key, in.Token, in.Result, in.ExpiresAt)
 	} else {
-		in := make([]CompleteInput, len(live))
+		in := make([]idempotency.CompleteInput, len(live))
 		for i, q := range live {
 			in[i] = q.in
 		}

@@ -1,30 +1,14 @@
-package idempotency
+package guard
 
 import (
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+
 	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
-
-// BatchClaimer is a Store that can claim many keys in few requests. Each
-// input is judged exactly as Claim judges it, and the claims are as atomic
-// as Claim's: of concurrent claims on one key, at most one succeeds.
-type BatchClaimer interface {
-	// ClaimBatch returns one outcome per input, in order. An outcome's Err is
-	// nil (claimed, Record is what was written) or one of Claim's errors
-	// (ErrAlreadyCompleted, ErrInProgress, ErrPayloadMismatch, with the live
-	// record), or any other error for an input the store could not claim
-	// (the caller then claims it alone). Inputs have distinct keys.
-	ClaimBatch(ctx context.Context, in []ClaimInput) ([]ClaimOutcome, error)
-}
-
-// ClaimOutcome is the outcome of one input of ClaimBatch.
-type ClaimOutcome struct {
-	Record Record
-	Err    error
-}
 
 // Item is one unit of work of a batch, for ClaimAhead.
 type Item struct {
@@ -65,13 +49,13 @@ type Item struct {
 // when the store is not a BatchClaimer, go through Do's own claim.
 func (g *Guard) ClaimAhead(ctx context.Context, items []Item, finishBy time.Time) *Claims {
 	claims := &Claims{g: g, ctx: ctx, finishBy: finishBy}
-	bc, ok := g.store.(BatchClaimer)
+	bc, ok := g.store.(idempotency.BatchClaimer)
 	if !ok || len(items) == 0 {
 		return claims
 	}
 	now := g.cfg.Clock()
 	lease := g.leaseFor(ctx)
-	inputs := make([]ClaimInput, 0, len(items))
+	inputs := make([]idempotency.ClaimInput, 0, len(items))
 	seen := make(map[string]bool, len(items))
 	for _, it := range items {
 		in := g.claimInput(it.Key, it.Payload, now, lease)
@@ -97,17 +81,17 @@ func (g *Guard) ClaimAhead(ctx context.Context, items []Item, finishBy time.Time
 	outcomes, err := bc.ClaimBatch(cctx, inputs)
 	cancel()
 	if err != nil || len(outcomes) != len(inputs) {
-		outcomes = make([]ClaimOutcome, len(inputs)) // every outcome unknown
+		outcomes = make([]idempotency.ClaimOutcome, len(inputs)) // every outcome unknown
 		for i := range outcomes {
 			outcomes[i].Err = errors.Join(errBatchClaimFailed, err)
 		}
 	}
 	ahead := &claimedAhead{claims: make(map[string]*aheadClaim, len(inputs)), store: g.store}
-	ahead.bc, _ = g.store.(BatchCompleter)
+	ahead.bc, _ = g.store.(idempotency.BatchCompleter)
 	for i, o := range outcomes {
 		c := &aheadClaim{in: inputs[i], rec: o.Record, err: o.Err, done: make(chan struct{})}
 		switch {
-		case o.Err == nil, errors.Is(o.Err, ErrAlreadyCompleted), errors.Is(o.Err, ErrInProgress), errors.Is(o.Err, ErrPayloadMismatch):
+		case o.Err == nil, errors.Is(o.Err, idempotency.ErrAlreadyCompleted), errors.Is(o.Err, idempotency.ErrInProgress), errors.Is(o.Err, idempotency.ErrPayloadMismatch):
 		default:
 			c.unknown, c.err = true, nil
 		}
@@ -144,8 +128,8 @@ var errBatchClaimFailed = errors.New("idempotency: batch claim failed")
 // and the completions of those Dos waiting to be sent together (with a
 // store that implements BatchCompleter).
 type claimedAhead struct {
-	store Store
-	bc    BatchCompleter // nil: each Do completes alone
+	store idempotency.Store
+	bc    idempotency.BatchCompleter // nil: each Do completes alone
 
 	mu      sync.Mutex
 	claims  map[string]*aheadClaim
@@ -156,8 +140,8 @@ type claimedAhead struct {
 // aheadClaim is the batch claim of one key, and then the answer of the Do
 // that took it.
 type aheadClaim struct {
-	in      ClaimInput
-	rec     Record
+	in      idempotency.ClaimInput
+	rec     idempotency.Record
 	err     error
 	unknown bool // the store could not say: claim again with in.Token
 	taken   bool
@@ -171,7 +155,7 @@ type aheadClaim struct {
 // take hands the claim for in's key to the first Do of that key and
 // payload (first is true), and the same claim to later ones, its twins,
 // which wait for the first's answer. A Do with another payload gets none.
-func (a *claimedAhead) take(in ClaimInput) (c *aheadClaim, first bool) {
+func (a *claimedAhead) take(in idempotency.ClaimInput) (c *aheadClaim, first bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.claims[in.Key]
@@ -196,7 +180,7 @@ func (c *aheadClaim) answer(res Result, err error) {
 
 // await waits for the twin that took the claim and answers as a duplicate
 // of it: a replay of its result, or a failure to retry if it failed.
-func (c *aheadClaim) await(ctx context.Context, in ClaimInput) (Result, error) {
+func (c *aheadClaim) await(ctx context.Context, in idempotency.ClaimInput) (Result, error) {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
@@ -222,7 +206,7 @@ func (g *Guard) releaseUnused(ctx context.Context, a *claimedAhead) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.FinishTimeout)
 	defer cancel()
 	a.mu.Lock()
-	var unused []ClaimInput
+	var unused []idempotency.ClaimInput
 	for _, c := range a.claims {
 		if !c.taken && (c.err == nil || c.unknown) {
 			c.taken = true
@@ -247,7 +231,7 @@ const releaseConcurrency = 8
 
 // claimed returns a (nil: no claims ahead), the claim in it for in's key, if
 // any, and whether this call is the first to take it.
-func (a *claimedAhead) claimed(in ClaimInput) (*claimedAhead, *aheadClaim, bool) {
+func (a *claimedAhead) claimed(in idempotency.ClaimInput) (*claimedAhead, *aheadClaim, bool) {
 	if a == nil {
 		return nil, nil, false
 	}

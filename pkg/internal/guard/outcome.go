@@ -1,4 +1,4 @@
-package idempotency
+package guard
 
 // Outcome says what Guard.Do did with a delivery.
 type Outcome int

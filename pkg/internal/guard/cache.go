@@ -1,6 +1,8 @@
-package idempotency
+package guard
 
 import (
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+
 	"container/list"
 	"sync"
 	"time"
@@ -23,28 +25,28 @@ func newCompletedCache(size int) *completedCache {
 	return &completedCache{size: size, order: list.New(), items: make(map[string]*list.Element, size)}
 }
 
-func (c *completedCache) get(key string, now time.Time) (Record, bool) {
+func (c *completedCache) get(key string, now time.Time) (idempotency.Record, bool) {
 	if c == nil {
-		return Record{}, false
+		return idempotency.Record{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
 	if !ok {
-		return Record{}, false
+		return idempotency.Record{}, false
 	}
-	rec := el.Value.(Record)
+	rec := el.Value.(idempotency.Record)
 	if !rec.Live(now) {
 		c.order.Remove(el)
 		delete(c.items, key)
-		return Record{}, false
+		return idempotency.Record{}, false
 	}
 	c.order.MoveToFront(el)
 	return rec, true
 }
 
-func (c *completedCache) put(rec Record) {
-	if c == nil || rec.Status != StatusCompleted {
+func (c *completedCache) put(rec idempotency.Record) {
+	if c == nil || rec.Status != idempotency.StatusCompleted {
 		return
 	}
 	c.mu.Lock()
@@ -58,6 +60,6 @@ func (c *completedCache) put(rec Record) {
 	for c.order.Len() > c.size {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
-		delete(c.items, oldest.Value.(Record).Key)
+		delete(c.items, oldest.Value.(idempotency.Record).Key)
 	}
 }

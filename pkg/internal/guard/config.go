@@ -1,18 +1,14 @@
-package idempotency
+package guard
 
 import (
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+
 	"errors"
 	"fmt"
 	"time"
 )
 
 const (
-	// TTLDefault is how long a completed key is remembered: 14 days
-	// (336h), the longest an SQS queue keeps a message (MessageRetentionPeriod
-	// at most 1,209,600 s), so a message kept that long in a DLQ and redriven
-	// still finds its record and is replayed, not run again. (A DLQ counts
-	// a message's retention from its first send to the source queue.)
-	TTLDefault = 14 * 24 * time.Hour
 	// CacheSizeDefault is the default Config.CacheSize: completed keys kept
 	// in memory per process.
 	CacheSizeDefault = 1024
@@ -91,7 +87,7 @@ type Config struct {
 // WithDefaults returns a copy of c with defaults applied to zero fields.
 func (c Config) WithDefaults() Config {
 	if c.TTL == 0 {
-		c.TTL = TTLDefault
+		c.TTL = idempotency.TTLDefault
 	}
 	if c.LeaseMargin == 0 {
 		c.LeaseMargin = LeaseMarginDefault

@@ -1,4 +1,4 @@
-package idempotency_test
+package guard_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // lostAnswer commits a batch claim and then loses its answer, as a timeout
@@ -41,7 +42,7 @@ func TestAmbiguousClaimAheadLeavesNoKeyStuck(t *testing.T) {
 	for _, k := range []string{"a", "b"} {
 		res, err := claims.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
 		require.NoError(t, err, "%s recognises its own claim", k)
-		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+		require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 	}
 	release()
 	require.EqualValues(t, 2, runs.Load())
@@ -60,7 +61,7 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 	defer release()
 	var runs atomic.Int32
 	started, finish := make(chan struct{}), make(chan struct{})
-	results := make([]idempotency.Result, 2)
+	results := make([]guard.Result, 2)
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -79,8 +80,8 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	require.Equal(t, idempotency.OutcomeExecuted, results[0].Outcome)
-	require.Equal(t, idempotency.OutcomeReplayed, results[1].Outcome)
+	require.Equal(t, guard.OutcomeExecuted, results[0].Outcome)
+	require.Equal(t, guard.OutcomeReplayed, results[1].Outcome)
 	require.Equal(t, "r", string(results[1].Data))
 	require.EqualValues(t, 1, runs.Load())
 }
@@ -91,12 +92,12 @@ func TestTwinsInABatchAreBothAnswered(t *testing.T) {
 func TestTwinOutcomes(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, memstore.New(), nil)
-	claims := g.ClaimAhead(context.Background(), []idempotency.Item{{Key: "f", Payload: []byte("p")}, {Key: "m", Payload: []byte("p")}}, time.Time{})
+	claims := g.ClaimAhead(context.Background(), []guard.Item{{Key: "f", Payload: []byte("p")}, {Key: "m", Payload: []byte("p")}}, time.Time{})
 	ctx, release := context.Background(), claims.Release
 	defer release()
 	var runs atomic.Int32
 	_, err := claims.Do(ctx, "f", []byte("p"), func(context.Context) ([]byte, error) { return nil, errors.New("downstream down") })
-	var herr *idempotency.HandlerError
+	var herr *guard.HandlerError
 	require.ErrorAs(t, err, &herr)
 	_, err = claims.Do(ctx, "f", []byte("p"), returns("", &runs))
 	require.ErrorIs(t, err, idempotency.ErrInProgress)
@@ -114,26 +115,26 @@ func TestTTLShorterThanLeaseIsRefused(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		cfg  idempotency.Config
+		cfg  guard.Config
 		ok   bool
 	}{
-		{"derived lease: 10s TTL", idempotency.Config{KeyPrefix: "p", TTL: 10 * time.Second}, false},
-		{"derived lease: 15m TTL", idempotency.Config{KeyPrefix: "p", TTL: 15 * time.Minute}, false},
-		{"derived lease: default TTL", idempotency.Config{KeyPrefix: "p"}, true},
-		{"fixed lease longer than TTL", idempotency.Config{KeyPrefix: "p", TTL: time.Minute, Lease: 2 * time.Minute}, false},
-		{"fixed lease within TTL", idempotency.Config{KeyPrefix: "p", TTL: time.Minute, Lease: 30 * time.Second}, true},
+		{"derived lease: 10s TTL", guard.Config{KeyPrefix: "p", TTL: 10 * time.Second}, false},
+		{"derived lease: 15m TTL", guard.Config{KeyPrefix: "p", TTL: 15 * time.Minute}, false},
+		{"derived lease: default TTL", guard.Config{KeyPrefix: "p"}, true},
+		{"fixed lease longer than TTL", guard.Config{KeyPrefix: "p", TTL: time.Minute, Lease: 2 * time.Minute}, false},
+		{"fixed lease within TTL", guard.Config{KeyPrefix: "p", TTL: time.Minute, Lease: 30 * time.Second}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := idempotency.NewGuard(memstore.New(), tc.cfg)
+			_, err := guard.NewGuard(memstore.New(), tc.cfg)
 			if tc.ok {
 				require.NoError(t, err)
 				return
 			}
-			var cerr *idempotency.ConfigError
+			var cerr *guard.ConfigError
 			require.ErrorAs(t, err, &cerr)
 			require.Equal(t, "TTL", cerr.Field)
-			require.ErrorIs(t, err, idempotency.ErrInvalidConfig)
+			require.ErrorIs(t, err, guard.ErrInvalidConfig)
 			cfg := tc.cfg.WithDefaults()
 			require.Contains(t, cerr.Problem, cfg.TTL.String())
 			require.Contains(t, cerr.Problem, cfg.MaxLease().String())
@@ -146,7 +147,7 @@ func TestTTLShorterThanLeaseIsRefused(t *testing.T) {
 func TestClaimNeverExpiresBeforeItsLease(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
-	g := newGuard(t, store, func(c *idempotency.Config) { c.TTL = 20 * time.Minute })
+	g := newGuard(t, store, func(c *guard.Config) { c.TTL = 20 * time.Minute })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	_, err := g.Do(ctx, "k", nil, func(context.Context) ([]byte, error) {
@@ -165,7 +166,7 @@ func TestCompletionEndsByFinishBy(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		store := memstore.New(memstore.WithLatency(300 * time.Millisecond))
-		g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = time.Second })
+		g := newGuard(t, store, func(c *guard.Config) { c.FinishTimeout = time.Second })
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		began := time.Now()

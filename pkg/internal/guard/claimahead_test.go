@@ -1,4 +1,4 @@
-package idempotency_test
+package guard_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // batchCounting counts the requests of a BatchClaimer store.
@@ -39,10 +40,10 @@ func (s *batchCounting) Release(ctx context.Context, key, token string) error {
 	return s.Store.Release(ctx, key, token)
 }
 
-func items(keys ...string) []idempotency.Item {
-	out := make([]idempotency.Item, len(keys))
+func items(keys ...string) []guard.Item {
+	out := make([]guard.Item, len(keys))
 	for i, k := range keys {
-		out[i] = idempotency.Item{Key: k, Payload: []byte("p-" + k)}
+		out[i] = guard.Item{Key: k, Payload: []byte("p-" + k)}
 	}
 	return out
 }
@@ -62,17 +63,17 @@ func TestClaimAheadSavesTheClaims(t *testing.T) {
 	for _, k := range []string{"a", "b"} {
 		res, err := claims.Do(ctx, k, []byte("p-"+k), returns("r-"+k, &runs))
 		require.NoError(t, err)
-		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+		require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 	}
 	res, err := claims.Do(ctx, "done", []byte("p-done"), returns("", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
+	require.Equal(t, guard.OutcomeReplayed, res.Outcome)
 	require.Zero(t, store.claims.Load(), "every claim was made ahead")
 
 	// The twin of "a" in the batch replays its result without a request.
 	res, err = claims.Do(ctx, "a", []byte("p-a"), returns("", &runs))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeReplayed, res.Outcome)
+	require.Equal(t, guard.OutcomeReplayed, res.Outcome)
 	require.Equal(t, "r-a", string(res.Data))
 	require.Zero(t, store.claims.Load())
 	release()
@@ -135,7 +136,7 @@ func TestClaimAheadWithoutBatchClaimer(t *testing.T) {
 	defer release()
 	res, err := claims.Do(ctx, "k", []byte("p-k"), returns("", new(atomic.Int32)))
 	require.NoError(t, err)
-	require.Equal(t, idempotency.OutcomeExecuted, res.Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res.Outcome)
 }
 
 // A batch claimed ahead by a worker that then stalls: its claims expire
@@ -144,12 +145,12 @@ func TestClaimAheadIsFenced(t *testing.T) {
 	t.Parallel()
 	store := memstore.New()
 	clock := newFakeClock()
-	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
+	g := newGuard(t, store, func(c *guard.Config) { c.Lease = time.Second; c.Clock = clock.Now })
 	claims := g.ClaimAhead(context.Background(), items("k"), time.Time{})
 	ctx, release := context.Background(), claims.Release
 	defer release()
 	clock.Advance(2 * time.Second)
-	other := newGuard(t, store, func(c *idempotency.Config) { c.Clock = clock.Now })
+	other := newGuard(t, store, func(c *guard.Config) { c.Clock = clock.Now })
 	_, err := other.Do(context.Background(), "k", []byte("p-k"), returns("winner", new(atomic.Int32)))
 	require.NoError(t, err)
 	_, err = claims.Do(ctx, "k", []byte("p-k"), returns("zombie", new(atomic.Int32)))
@@ -160,13 +161,13 @@ func TestClaimAheadIsFenced(t *testing.T) {
 }
 
 func ExampleGuard_ClaimAhead() {
-	guard, err := idempotency.NewGuard(memstore.New(), idempotency.Config{KeyPrefix: "payments"})
+	g, err := guard.NewGuard(memstore.New(), guard.Config{KeyPrefix: "payments"})
 	if err != nil {
 		panic(err)
 	}
-	batch := []idempotency.Item{{Key: "evt-1", Payload: []byte("a")}, {Key: "evt-2", Payload: []byte("b")}}
+	batch := []guard.Item{{Key: "evt-1", Payload: []byte("a")}, {Key: "evt-2", Payload: []byte("b")}}
 	// One request claims the whole batch; each Do then only completes.
-	claims := guard.ClaimAhead(context.Background(), batch, time.Time{})
+	claims := g.ClaimAhead(context.Background(), batch, time.Time{})
 	ctx, release := context.Background(), claims.Release
 	defer release()
 	for _, it := range batch {
@@ -183,7 +184,7 @@ func ExampleGuard_ClaimAhead() {
 func TestClaimAheadLeavesReleasesToLeasesNearTheDeadline(t *testing.T) {
 	t.Parallel()
 	store := &batchCounting{Store: memstore.New()}
-	g := newGuard(t, store, func(c *idempotency.Config) { c.FinishTimeout = time.Minute })
+	g := newGuard(t, store, func(c *guard.Config) { c.FinishTimeout = time.Minute })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	release := g.ClaimAhead(ctx, items("never-ran"), time.Time{}).Release

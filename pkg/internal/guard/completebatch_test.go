@@ -1,4 +1,4 @@
-package idempotency_test
+package guard_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/memstore"
+	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
 
 // completeCounting counts the completions of a BatchCompleter store and the
@@ -51,9 +52,9 @@ func barrier(n int) func() {
 
 // doAll runs Do for each key at once under ctx and returns each outcome.
 func doAll(ctx context.Context, g interface {
-	Do(context.Context, string, []byte, idempotency.Func) (idempotency.Result, error)
-}, keys []string, fn func(key string) idempotency.Func) ([]idempotency.Result, []error) {
-	res, errs := make([]idempotency.Result, len(keys)), make([]error, len(keys))
+	Do(context.Context, string, []byte, guard.Func) (guard.Result, error)
+}, keys []string, fn func(key string) guard.Func) ([]guard.Result, []error) {
+	res, errs := make([]guard.Result, len(keys)), make([]error, len(keys))
 	var wg sync.WaitGroup
 	for i, k := range keys {
 		wg.Go(func() { res[i], errs[i] = g.Do(ctx, k, []byte("p-"+k), fn(k)) })
@@ -74,7 +75,7 @@ func TestCompletionsOfABatchGoTogether(t *testing.T) {
 		ctx, release := context.Background(), claims.Release
 		defer release()
 		start := time.Now()
-		_, errs := doAll(ctx, claims, keys, func(k string) idempotency.Func {
+		_, errs := doAll(ctx, claims, keys, func(k string) guard.Func {
 			return func(context.Context) ([]byte, error) {
 				time.Sleep(time.Duration(k[0]-'a'+1) * time.Millisecond)
 				return []byte("r-" + k), nil
@@ -131,8 +132,8 @@ func TestCompletionsWaitAtMostTheLinger(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		require.Equal(t, idempotency.CompleteLinger, ended["fast-1"], "sent after the linger, not after the slow work")
-		require.Equal(t, idempotency.CompleteLinger, ended["fast-2"])
+		require.Equal(t, guard.CompleteLinger, ended["fast-1"], "sent after the linger, not after the slow work")
+		require.Equal(t, guard.CompleteLinger, ended["fast-2"])
 		require.Equal(t, time.Second, ended["slow"], "the last one running goes at once")
 		require.Equal(t, []int{2}, store.sizes())
 		require.EqualValues(t, 1, store.completes.Load(), "a wave of one is a plain Complete")
@@ -145,28 +146,28 @@ func TestTakenOverCompletionIsRefusedInItsBatch(t *testing.T) {
 	t.Parallel()
 	store := &completeCounting{Store: memstore.New()}
 	clock := newFakeClock()
-	g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = time.Second; c.Clock = clock.Now })
-	other := newGuard(t, memstoreView{store.Store}, func(c *idempotency.Config) { c.Lease = time.Minute; c.Clock = clock.Now })
+	g := newGuard(t, store, func(c *guard.Config) { c.Lease = time.Second; c.Clock = clock.Now })
+	other := newGuard(t, memstoreView{store.Store}, func(c *guard.Config) { c.Lease = time.Minute; c.Clock = clock.Now })
 	keys := []string{"a", "stalled", "c"}
 	claims := g.ClaimAhead(context.Background(), items(keys...), time.Time{})
 	ctx, release := context.Background(), claims.Release
 	defer release()
 	var took atomic.Bool
 	started := barrier(len(keys))
-	res, errs := doAll(ctx, claims, keys, func(k string) idempotency.Func {
+	res, errs := doAll(ctx, claims, keys, func(k string) guard.Func {
 		return func(context.Context) ([]byte, error) {
 			started()
 			if k == "stalled" { // stalls past its lease: another worker takes the key over
 				clock.Advance(2 * time.Second)
 				r, err := other.Do(context.Background(), k, []byte("p-"+k), func(context.Context) ([]byte, error) { return []byte("winner"), nil })
-				took.Store(err == nil && r.Outcome == idempotency.OutcomeExecuted)
+				took.Store(err == nil && r.Outcome == guard.OutcomeExecuted)
 			}
 			return []byte("r-" + k), nil
 		}
 	})
 	require.True(t, took.Load(), "the other worker took the stalled key over")
 	require.ErrorIs(t, errs[1], idempotency.ErrLeaseLost)
-	require.Equal(t, idempotency.OutcomeExecuted, res[1].Outcome)
+	require.Equal(t, guard.OutcomeExecuted, res[1].Outcome)
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[2])
 	require.Equal(t, []int{3}, store.sizes(), "the refused completion went in the batch")
@@ -204,13 +205,13 @@ func TestCrashBeforeTheFlushLeavesRecordsInProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		store := &completeCounting{Store: memstore.New()}
 		const lease = time.Minute
-		g := newGuard(t, store, func(c *idempotency.Config) { c.Lease = lease; c.FinishTimeout = time.Millisecond })
+		g := newGuard(t, store, func(c *guard.Config) { c.Lease = lease; c.FinishTimeout = time.Millisecond })
 		ctx, cancel := context.WithCancel(context.Background())
 		claims := g.ClaimAhead(ctx, items("done", "running"), time.Time{})
 		claimed, release := ctx, claims.Release
 		defer release()
 		started, stuck := barrier(2), make(chan struct{})
-		effect := func(k string) idempotency.Func {
+		effect := func(k string) guard.Func {
 			return func(ctx context.Context) ([]byte, error) {
 				started()
 				if k == "running" {
@@ -241,14 +242,14 @@ func TestCrashBeforeTheFlushLeavesRecordsInProgress(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, idempotency.StatusInProgress, rec.Status)
 
-		redelivery := newGuard(t, store, func(c *idempotency.Config) { c.Lease = lease })
+		redelivery := newGuard(t, store, func(c *guard.Config) { c.Lease = lease })
 		var runs atomic.Int32
 		_, err = redelivery.Do(context.Background(), "done", []byte("p-done"), returns("r", &runs))
 		require.ErrorIs(t, err, idempotency.ErrInProgress, "the lease is live")
 		time.Sleep(lease + time.Second)
 		res, err := redelivery.Do(context.Background(), "done", []byte("p-done"), returns("r", &runs))
 		require.NoError(t, err)
-		require.Equal(t, idempotency.OutcomeExecuted, res.Outcome, "taken over after the lease")
+		require.Equal(t, guard.OutcomeExecuted, res.Outcome, "taken over after the lease")
 		rec, err = store.Get(context.Background(), idempotency.StoredKey("test", "done"))
 		require.NoError(t, err)
 		require.Equal(t, idempotency.StatusCompleted, rec.Status)
