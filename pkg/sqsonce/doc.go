@@ -1,6 +1,6 @@
 // Package sqsonce makes an AWS Lambda consumer of Amazon SQS exactly-once in
 // its effects: give it how to read a message and what its effect is, and it
-// returns the Lambda handler (pass Handle to lambda.Start, or the Handler to
+// returns the Lambda handler (pass [Handler.Handle] to lambda.Start, or the [Handler] to
 // lambda.StartHandler when it also serves the store probe).
 //
 // There is one constructor per kind of effect:
@@ -67,7 +67,7 @@
 //     below SQS's 12 hours), so they spend their receives slowly while the
 //     pause takes effect.
 //
-// Pausing takes Pause.After plus the time the mapping takes to stop
+// Pausing takes [Pause.After] plus the time the mapping takes to stop
 // (Disabling, seconds to a minute in AWS); resuming takes up to the probe's
 // interval plus the time it takes to start. A message whose receives were
 // all spent before the pause took effect is still dead-lettered: keep
@@ -80,7 +80,7 @@
 // authorized as PutItem, UpdateItem, DeleteItem or ConditionCheckItem on
 // its table):
 //
-//   - [New] on a dynamostore.Store: on the idempotency table,
+//   - [New] on a [dynamostore.Store]: on the idempotency table,
 //     dynamodb:PutItem (claims, one by one or ahead in a transaction of
 //     puts), dynamodb:UpdateItem (completions, one by one or in a
 //     transaction of updates), dynamodb:DeleteItem (releases of claims whose
@@ -114,10 +114,10 @@
 //
 // # What is guaranteed
 //
-//   - One effect per key while its record lives (Config.TTL): duplicate
+//   - One effect per key while its record lives ([Config.TTL]): duplicate
 //     deliveries, Lambda batch retries and producer retries (the same key in
 //     a new message, even in the same batch) replay the stored result.
-//   - NewDynamoDB: an effect and its record commit together or not at all,
+//   - [NewDynamoDB]: an effect and its record commit together or not at all,
 //     so the effect happens once even when a worker stalls or dies.
 //   - Nothing runs unclaimed: if the store fails, records fail and are
 //     retried by SQS; with Config.Pause and Config.Backoff, a store outage of
@@ -136,7 +136,7 @@
 //
 // # What is not
 //
-//   - New: an effect outside the store can repeat if a worker dies (or
+//   - [New]: an effect outside the store can repeat if a worker dies (or
 //     stalls past its lease) after the effect and before its completion.
 //     Make such effects idempotent themselves where you can.
 //   - After the TTL a key is forgotten. Keep it at least as long as a
