@@ -8,8 +8,10 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
-// Outcome is what became of a record in its batch: succeeded, failed,
-// sent to the DLQ, and so on (the batch.Outcome constants).
+// Outcome is what became of a record in its batch: one of the Outcome
+// constants ([OutcomeSucceeded], [OutcomeFailed], ...). Its method
+// Reported() is true for the outcomes listed in batchItemFailures, which SQS
+// delivers again. Its value is its name ("succeeded"), as logged.
 type Outcome = batch.Outcome
 
 // The outcomes of a record; each one's meaning beside it.
