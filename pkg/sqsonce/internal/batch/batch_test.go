@@ -47,16 +47,6 @@ func (w *waves) handle(_ context.Context, msgs []events.SQSMessage) []error {
 	return errs
 }
 
-func newBatchProcessor(t *testing.T, h batch.BatchHandler, cfg batch.Config) *batch.Processor {
-	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = quiet()
-	}
-	p, err := batch.NewBatch(h, cfg)
-	require.NoError(t, err)
-	return p
-}
-
 func TestBatchHandlerWaves(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -72,7 +72,7 @@ type Config struct {
 	// and not caused by the invocation's own deadline.
 	IsOutage func(error) bool
 
-	// ErrorOnAllFailed makes Process return ErrAllFailed (beside the full
+	// ErrorOnAllFailed makes Run return ErrAllFailed (beside the full
 	// response) when every record of a non-empty batch is reported failed.
 	// Lambda then counts a function error, which slows the event source
 	// mapping down. Default false: the failures are returned with a nil

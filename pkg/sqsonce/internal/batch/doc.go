@@ -4,7 +4,8 @@
 // Lambda retries only the message IDs a function returns in
 // batchItemFailures, so that list is the whole contract: a record missing from
 // it is deleted from the queue, a record in it is delivered again. A
-// [Processor] runs each record through a [Handler] and builds the list.
+// [Processor.Run] runs each record through a [SlotHandler] (or the records
+// in waves through a [BatchHandler]) and builds the list.
 //
 // # What it guarantees
 //
@@ -42,7 +43,7 @@
 //     yet started are reported failed without running.
 //   - A record without a messageId cannot be named in a response (AWS treats
 //     an empty itemIdentifier as a failure of the whole batch). When one is
-//     present no record runs and Process returns [ErrMissingMessageID], so
+//     present no record runs and Run returns [ErrMissingMessageID], so
 //     Lambda retries the whole batch; no record is acknowledged unprocessed.
 //
 // # What it does not guarantee

@@ -31,22 +31,6 @@ func TestPermanent(t *testing.T) {
 	require.Empty(t, batch.ClassOf(nil))
 }
 
-func TestJSONHandler(t *testing.T) {
-	t.Parallel()
-	var got []order
-	h := batch.JSON(func(_ context.Context, _ events.SQSMessage, o order) error {
-		got = append(got, o)
-		return nil
-	})
-	require.NoError(t, h(context.Background(), events.SQSMessage{MessageId: "m", Body: `{"id":"o-1","amount":3}`}))
-	require.Equal(t, []order{{ID: "o-1", Amount: 3}}, got)
-
-	err := h(context.Background(), events.SQSMessage{MessageId: "m", Body: `{"amount":"three"}`})
-	require.True(t, batch.IsPermanent(err))
-	require.Equal(t, batch.ClassDecode, batch.ClassOf(err))
-	require.Len(t, got, 1, "the handler does not run on a body that does not decode")
-}
-
 // TestDLQErrorAttribute checks the error attribute stays valid for SQS:
 // bounded length, valid UTF-8, no control characters.
 func TestDLQErrorAttribute(t *testing.T) {

@@ -46,14 +46,42 @@ func fifo(ids ...string) events.SQSEvent {
 }
 
 // newProcessor builds a processor, with a quiet logger unless one is set.
-func newProcessor(t testing.TB, h batch.Handler, cfg batch.Config) *batch.Processor {
+func newProcessor(t testing.TB, h func(context.Context, events.SQSMessage) error, cfg batch.Config) processor {
+	t.Helper()
+	return processor{Processor: processorOf(t, cfg), h: func(ctx context.Context, msg events.SQSMessage, _ func()) error { return h(ctx, msg) }}
+}
+
+// newBatchProcessor returns a processor that runs its batches in waves
+// through h.
+func newBatchProcessor(t testing.TB, h batch.BatchHandler, cfg batch.Config) processor {
+	t.Helper()
+	return processor{Processor: processorOf(t, cfg), bh: h}
+}
+
+func processorOf(t testing.TB, cfg batch.Config) *batch.Processor {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet()
 	}
-	p, err := batch.New(h, cfg)
+	p, err := batch.NewProcessor(cfg)
 	require.NoError(t, err)
 	return p
+}
+
+// processor runs every batch with one handler, as a Lambda function does.
+type processor struct {
+	*batch.Processor
+	h  batch.SlotHandler
+	bh batch.BatchHandler
+}
+
+func (p processor) Process(ctx context.Context, ev events.SQSEvent) (batch.Report, error) {
+	return p.Run(ctx, ev, p.h, p.bh)
+}
+
+func (p processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	r, err := p.Process(ctx, ev)
+	return r.Response, err
 }
 
 // failed lists the IDs of a response's failures, in order.

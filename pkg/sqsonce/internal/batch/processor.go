@@ -10,12 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// Processor runs the records of SQS batches through a Handler. It is safe for
-// concurrent use; create one per Lambda function, outside the handler.
+// Processor runs the records of SQS batches through the handler each Run is
+// given. It is safe for concurrent use; create one per Lambda function,
+// outside the handler.
 type Processor struct {
-	handler Handler
-	batch   BatchHandler // set instead of handler by NewBatch
-	cfg     Config
+	cfg Config
 
 	mu     sync.Mutex
 	totals Counts
@@ -56,19 +55,6 @@ func (r Report) Class(messageID string) string {
 	return r.classes[i]
 }
 
-// New returns a Processor that runs h with cfg (see Config for defaults). It
-// fails with a ConfigError naming the invalid field.
-func New(h Handler, cfg Config) (*Processor, error) {
-	if h == nil {
-		return nil, errors.New("sqsbatch: nil handler")
-	}
-	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	return &Processor{handler: h, cfg: cfg}, nil
-}
-
 // NewProcessor returns a Processor without a handler of its own: each Run
 // is given the handler of that batch (a closure over the caller's
 // per-batch state).
@@ -80,44 +66,13 @@ func NewProcessor(cfg Config) (*Processor, error) {
 	return &Processor{cfg: cfg}, nil
 }
 
-// NewBatch returns a Processor that hands records to h several at a time:
-// in waves of one record per FIFO message group (every record, on a
-// standard queue), so that h can apply them together, for example in shared
-// transactions. Ordering, the deadline, the breaker, the DLQ of permanent
-// failures, logs and metrics are those of New: a record whose group failed
-// earlier is never handed over, and no wave starts after the safety margin.
-// Config.Concurrency does not apply; h bounds its own work.
-func NewBatch(h BatchHandler, cfg Config) (*Processor, error) {
-	if h == nil {
-		return nil, errors.New("sqsbatch: nil batch handler")
-	}
-	cfg = cfg.WithDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	return &Processor{batch: h, cfg: cfg}, nil
-}
-
-// Handle has the signature lambda.Start expects for an SQS event source
-// mapping with ReportBatchItemFailures: pass p.Handle to lambda.Start.
-func (p *Processor) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	r, err := p.Process(ctx, ev)
-	return r.Response, err
-}
-
-// Process runs a batch and reports the outcome of every record. The error is
-// nil unless the whole batch must be retried (ErrMissingMessageID) or
+// Run processes a batch and reports the outcome of every record: h runs
+// each record, or, when h is nil, bh runs them in waves (one record per FIFO
+// message group, every record of a standard queue, so that bh can apply
+// them together; a record whose group failed earlier is never handed over,
+// and no wave starts after the safety margin). The error is nil unless the
+// whole batch must be retried (ErrMissingMessageID) or
 // Config.ErrorOnAllFailed applies (ErrAllFailed).
-func (p *Processor) Process(ctx context.Context, ev events.SQSEvent) (Report, error) {
-	var h SlotHandler
-	if p.handler != nil {
-		h = func(ctx context.Context, msg events.SQSMessage, _ func()) error { return p.handler(ctx, msg) }
-	}
-	return p.Run(ctx, ev, h, p.batch)
-}
-
-// Run processes a batch as Process does, with h running each record, or,
-// when h is nil, bh running them in waves (as NewBatch's handler does).
 func (p *Processor) Run(ctx context.Context, ev events.SQSEvent, h SlotHandler, bh BatchHandler) (Report, error) {
 	if h == nil && bh == nil {
 		return Report{}, errors.New("sqsbatch: Run without a handler")

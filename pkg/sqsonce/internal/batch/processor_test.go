@@ -189,15 +189,17 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := batch.New((&scripted{}).handle, tc.cfg)
+			_, err := batch.NewProcessor(tc.cfg)
 			require.ErrorIs(t, err, batch.ErrInvalidConfig)
 			var ce *batch.ConfigError
 			require.ErrorAs(t, err, &ce)
 			require.Equal(t, tc.field, ce.Field)
 		})
 	}
-	_, err := batch.New(nil, batch.Config{})
-	require.Error(t, err)
+	p, err := batch.NewProcessor(batch.Config{})
+	require.NoError(t, err)
+	_, err = p.Run(context.Background(), standard("m-1"), nil, nil)
+	require.Error(t, err, "a run without a handler")
 }
 
 func TestWithDefaults(t *testing.T) {
