@@ -44,6 +44,12 @@ long poll waits between scans, without holding the queue). The race is rare
 in a small test (TestConcurrentFIFOReceivesLockTheGroup guards the rule); the
 FIFO storm of internal/reliability, run twice at once on two cores, broke a
 group's order without it.
+
+Batch sends: moto 5.2.1's SendMessageBatch drops each entry's
+MessageSystemAttributes (SendMessage keeps them), so a producer's
+AWSTraceHeader never reached its consumer. batch_system_attributes gives each
+message sent in a batch its entry's system attributes, as SQS does
+(TestTracingSendsEachMessagesContext in pkg/producer fails without it).
 """
 import copy
 import os
@@ -203,6 +209,21 @@ def serialized_fifo_receives():
     sqs_models.SQSBackend.receive_message = receive_message
 
 
+def batch_system_attributes():
+    moto_send_batch = sqs_models.SQSBackend.send_message_batch
+
+    def send_message_batch(self, queue_name, entries):
+        messages, failed = moto_send_batch(self, queue_name, entries)
+        by_id = {entry["Id"]: entry for entry in entries.values()}
+        for message in messages:
+            attrs = by_id.get(getattr(message, "user_id", None), {}).get("MessageSystemAttributes")
+            if attrs:
+                message.system_attributes = attrs
+        return messages, failed
+
+    sqs_models.SQSBackend.send_message_batch = send_message_batch
+
+
 def main() -> None:
     port_file = sys.argv[1]
     threaded = "--single-threaded" not in sys.argv[2:]
@@ -211,6 +232,7 @@ def main() -> None:
     fast_sqs_receives()
     ordered_fifo_redelivery()
     serialized_fifo_receives()
+    batch_system_attributes()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server("127.0.0.1", 0, app, threaded=threaded)
     tmp = port_file + ".tmp"

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/sqsonce/sqsonce/internal/consumer"
+	"github.com/sqsonce/sqsonce/internal/telemetry"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 )
 
@@ -31,8 +32,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
+	tracing, err := telemetry.New(context.Background(), cfg.Tracing, cfg.FunctionName, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	tracing.Instrument(&awsCfg)
 	queues := sqs.NewFromConfig(awsCfg)
-	clients := consumer.Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: queues, Queues: queues}
+	clients := consumer.Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), DLQ: queues, Queues: queues, Tracing: tracing}
 	if cfg.PauseOnStoreOutage {
 		clients.Lambda = awslambda.NewFromConfig(awsCfg)
 	}
@@ -48,5 +55,5 @@ func main() {
 		os.Exit(1)
 	}
 	// Invoke serves the queues' batches and the scheduled store probe.
-	lambda.StartHandler(handler)
+	lambda.StartHandler(tracing.Wrap(handler))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sqsonce/sqsonce/internal/telemetry"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
@@ -63,6 +64,8 @@ type Config struct {
 	// it again (sqsonce.Pause).
 	PauseOnStoreOutage bool
 	PauseAfter         time.Duration
+	// Tracing is TRACING: telemetry.Off or telemetry.OTLP (telemetry.New).
+	Tracing string
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main):
@@ -95,6 +98,9 @@ type Config struct {
 //	                        source mapping) once the store has failed for PAUSE_AFTER, until the
 //	                        scheduled probe ({"sqsonce":"probe"}) finds it answering
 //	PAUSE_AFTER             default 1m (Go duration): how long the store must fail, with no answer
+//	TRACING                 default off | otlp: OpenTelemetry spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT,
+//	                        OTEL_SERVICE_NAME and the SDK's other OTEL_* variables), exported before each
+//	                        invocation returns
 //	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension, and whose mappings pause
 //
 // It returns every invalid variable at once, each a *ConfigError naming it.
@@ -210,6 +216,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
 			bad("LOG_LEVEL", "%q is not DEBUG, INFO, WARN or ERROR", v)
 		}
+	}
+	if mode, err := telemetry.ParseMode(getenv("TRACING")); err != nil {
+		bad("TRACING", "%s", err.Error())
+	} else {
+		cfg.Tracing = mode
 	}
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("consumer configuration: %w", errors.Join(errs...))

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sqsonce/sqsonce/internal/telemetry"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
 	"github.com/sqsonce/sqsonce/pkg/ledger"
@@ -38,6 +39,8 @@ type Clients struct {
 	// Lambda pauses and resumes the function's event source mappings when
 	// Config.PauseOnStoreOutage is set.
 	Lambda sqsonce.LambdaAPI
+	// Tracing makes the handler's spans (telemetry.New); nil makes none.
+	Tracing *telemetry.Tracing
 }
 
 // redisCheckTimeout bounds redisstore.New's check of the server at start.
@@ -61,6 +64,7 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler[ledger.Re
 		BreakAfter: cfg.BreakAfter,
 		Logger:     logger,
 		Metrics:    &sqsonce.EMF{Writer: out, Level: cfg.LogLevel}, // LOG_LEVEL is the ApplicationLogLevel: the metrics pass Lambda's filter
+		Tracing:    clients.Tracing.Library(),
 	}
 	if cfg.FunctionName != "" {
 		sc.Metrics.Dimensions = map[string]string{"FunctionName": cfg.FunctionName}

@@ -57,13 +57,20 @@ func (c consumerSetup) conditions() map[string]bool {
 const eventSourceMappings = "event-source-mapping:*"
 
 // lambdaCalls are the actions Lambda itself calls with the consumer's
-// role, not the consumer's code: the event source mapping's, the logs', and
-// in a VPC the network interfaces'.
-var lambdaCalls = []string{
+// role, not the consumer's code: the event source mapping's, the logs', in
+// a VPC the network interfaces' (vpcCalls), and X-Ray's (tracingCalls).
+var lambdaCalls = slices.Concat([]string{
 	"sqs:ReceiveMessage", "sqs:DeleteMessage", "logs:CreateLogStream", "logs:PutLogEvents",
+}, vpcCalls, tracingCalls)
+
+var vpcCalls = []string{
 	"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
 	"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
 }
+
+// tracingCalls are what Lambda calls with Tracing: Active (the invocation's
+// segments), on "*": X-Ray has no resource-level permissions.
+var tracingCalls = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 // consumerCalls is what the consumer calls in setup c, as IAM actions by
 // resource: pkg/sqsonce's "IAM permissions" (per constructor and option)
@@ -81,6 +88,7 @@ func consumerCalls(c consumerSetup) map[string][]string {
 		"FifoEventsQueue":  queue,
 		// The entry's put and the balance's update, in TransactWriteItems.
 		"LedgerTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+		"*":           tracingCalls,
 	}
 	if c.store == "dynamodb" {
 		// NewDynamoDB: records put in the transactions; a record a
@@ -92,13 +100,13 @@ func consumerCalls(c consumerSetup) map[string][]string {
 		calls["FifoEventsDLQ"] = []string{"sqs:SendMessage"}
 	}
 	if c.pause {
-		calls["*"] = []string{"lambda:ListEventSourceMappings"}
+		calls["*"] = append(calls["*"], "lambda:ListEventSourceMappings")
 		calls[eventSourceMappings] = []string{
 			"lambda:UpdateEventSourceMapping", "lambda:TagResource", "lambda:UntagResource", "lambda:ListTags",
 		}
 	}
 	if c.vpc {
-		calls["*"] = append(calls["*"], lambdaCalls[4:]...)
+		calls["*"] = append(calls["*"], vpcCalls...)
 	}
 	for r := range calls {
 		calls[r] = sortedSet(calls[r])

@@ -42,6 +42,9 @@ type Config struct {
 	MaxAttempts int
 	// Backoff is the first wait before a retry. Default BackoffDefault.
 	Backoff time.Duration
+	// Tracing, when set, makes a span per message and sends its context
+	// with the message. Default nil: none.
+	Tracing *Tracing
 }
 
 // Message is one message to publish.
@@ -52,6 +55,9 @@ type Message struct {
 	DedupID string
 	// Attributes are String message attributes.
 	Attributes map[string]string
+	// TraceHeader is the AWSTraceHeader system attribute (X-Ray's format);
+	// Config.Tracing sets it.
+	TraceHeader string
 }
 
 // Failure is a message that could not be sent.
@@ -104,6 +110,8 @@ func (p *Publisher) FIFO() bool { return p.fifo }
 // reported too.
 func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 	var rep Report
+	msgs, spans := p.traced(ctx, msgs)
+	defer func() { endSpans(spans, rep) }()
 	pending := make([]int, 0, len(msgs))
 	for i, m := range msgs {
 		if p.fifo && (m.GroupID == "" || m.DedupID == "") {
@@ -160,7 +168,7 @@ func (p *Publisher) chunks(msgs []Message, pending []int) [][]int {
 	var cur []int
 	size := 0
 	for _, i := range pending {
-		n := len(msgs[i].Body)
+		n := len(msgs[i].Body) + len(msgs[i].TraceHeader)
 		for k, v := range msgs[i].Attributes {
 			n += len(k) + len(v) + len("String")
 		}
@@ -188,6 +196,11 @@ func (p *Publisher) sendChunk(ctx context.Context, msgs []Message, chunk []int) 
 			e.MessageAttributes = make(map[string]types.MessageAttributeValue, len(m.Attributes))
 			for k, v := range m.Attributes {
 				e.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+			}
+		}
+		if m.TraceHeader != "" {
+			e.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{
+				string(types.MessageSystemAttributeNameForSendsAWSTraceHeader): {DataType: aws.String("String"), StringValue: aws.String(m.TraceHeader)},
 			}
 		}
 		entries[j] = e

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
 	"github.com/sqsonce/sqsonce/pkg/producer"
@@ -197,4 +201,52 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	fn := producer.Function{Standard: std, Encode: func(json.RawMessage) (producer.Message, error) { return producer.Message{}, nil }}
 	_, err = fn.Handle(context.Background(), producer.Request{FIFO: true, Events: []json.RawMessage{[]byte(`{}`)}})
 	requireField(t, err, "Function.FIFO")
+}
+
+// With Tracing, each message carries its own span's context, as W3C
+// traceparent and as the AWSTraceHeader system attribute, and keeps it
+// through retries; the caller's attributes are left as they were.
+func TestTracingSendsEachMessagesContext(t *testing.T) {
+	t.Parallel()
+	client := awstest.SQS(t)
+	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
+	sender := &flakySender{Client: client, refuse: func(call int, id string) (string, bool, bool) {
+		return "InternalError", false, call == 1 && id == "1" // the second message is sent on the retry
+	}}
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	p, err := producer.New(producer.Config{Client: sender, QueueURL: q.URL, Backoff: time.Millisecond,
+		Tracing: &producer.Tracing{TracerProvider: tp}})
+	require.NoError(t, err)
+	msgs := []producer.Message{{Body: "a", Attributes: map[string]string{"kind": "x"}}, {Body: "b"}, {Body: "c"}}
+	rep, err := p.Send(context.Background(), msgs)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Retried)
+	require.Equal(t, map[string]string{"kind": "x"}, msgs[0].Attributes, "the caller's attributes are not modified")
+
+	spans := map[string]sdktrace.ReadOnlySpan{} // by span ID
+	for _, s := range sr.Ended() {
+		require.Equal(t, trace.SpanKindProducer, s.SpanKind())
+		spans[s.SpanContext().SpanID().String()] = s
+	}
+	require.Len(t, spans, 3)
+	got := 0
+	for got < 3 {
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll}})
+		require.NoError(t, err)
+		for _, m := range out.Messages {
+			got++
+			tp := aws.ToString(m.MessageAttributes["traceparent"].StringValue)
+			parts := strings.Split(tp, "-")
+			require.Len(t, parts, 4, tp)
+			s, ok := spans[parts[2]]
+			require.True(t, ok, "traceparent names a producer span: %s", tp)
+			require.Equal(t, s.SpanContext().TraceID().String(), parts[1])
+			tid := parts[1]
+			require.Equal(t, "Root=1-"+tid[:8]+"-"+tid[8:]+";Parent="+parts[2]+";Sampled=1", m.Attributes["AWSTraceHeader"])
+			delete(spans, parts[2])
+		}
+	}
+	require.Empty(t, spans, "each message has its own span")
 }

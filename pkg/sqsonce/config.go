@@ -89,6 +89,10 @@ type Config struct {
 	Backoff *Backoff
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
+	// Tracing, when set, makes OpenTelemetry spans of invocations and
+	// records, and puts trace_id and span_id on records' log lines. Default
+	// nil: no spans, at no cost.
+	Tracing *Tracing
 }
 
 // WithDefaults returns a copy of c with defaults applied to zero fields.
@@ -114,6 +118,8 @@ func (c Config) WithDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Tracing = c.Tracing.withDefaults()
+	c.Logger = c.Tracing.tracedLogger(c.Logger)
 	if c.Clock == nil {
 		c.Clock = time.Now
 	}

@@ -76,7 +76,9 @@ func NewDynamoDB[T, R any](store *dynamostore.Store, msg Message[T], fn DynamoDB
 	}
 	h.run = func(ctx context.Context, ev events.SQSEvent, inv *invocation) (batch.Report, error) {
 		return h.proc.Run(ctx, ev, nil, func(ctx context.Context, msgs []events.SQSMessage) []error {
-			return h.commitWave(ctx, inv, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
+			return h.traceWave(ctx, inv, msgs, func(ctx context.Context) []error {
+				return h.commitWave(ctx, inv, g, msgs, func(ctx context.Context, body any) (Effect[R], error) { return fn(ctx, body.(T)) })
+			})
 		})
 	}
 	return h, nil

@@ -44,6 +44,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		claims := g.ClaimAhead(ctx, items, finishBy)
 		defer claims.Release()
 		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage, release func()) error {
+			ctx = h.recordContext(ctx, inv, m.MessageId)
 			r := h.read(inv, m)
 			if r.err != nil {
 				return h.settle(ctx, inv, m, guard.Result{}, nil, false, r.err)

@@ -59,6 +59,7 @@ func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R]
 		recs = append(recs, r)
 	}
 	inv.order = recs
+	ctx = h.traceInvocation(ctx, ev, inv)
 	began := h.cfg.Clock()
 	r, err := h.run(ctx, ev, inv)
 	inv.mu.Lock()
@@ -66,6 +67,7 @@ func (h *Handler[R]) Process(ctx context.Context, ev events.SQSEvent) (Report[R]
 	inv.mu.Unlock()
 	h.containOutage(ctx, ev, r, inv, counts, began)
 	report := h.report(ev, r, inv, counts)
+	defer func() { h.endTrace(inv, report, err) }()
 	h.mu.Lock()
 	h.totals = h.totals.Add(counts)
 	h.mu.Unlock()
@@ -107,6 +109,8 @@ type invocation struct {
 	mu     sync.Mutex
 	counts Counts
 	notes  map[string]note // by message ID: how each record that ran ended
+
+	trace *invocationTrace // nil without Config.Tracing
 }
 
 // heldUntil returns when the live claim that failed a record with
@@ -157,6 +161,7 @@ const (
 // settle counts and logs a record's outcome and turns it into the error the
 // batch processor reports (nil on success).
 func (h *Handler[R]) settle(ctx context.Context, inv *invocation, msg events.SQSMessage, res guard.Result, value any, already bool, err error) error {
+	ctx = h.settling(ctx, inv, msg)
 	err = h.judge(ctx, inv, msg, res, value, already, err)
 	if err != nil {
 		inv.mu.Lock()

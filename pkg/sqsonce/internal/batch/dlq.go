@@ -103,6 +103,9 @@ func (d *DLQ) send(ctx context.Context, msg events.SQSMessage, cause error) erro
 		MessageBody:       aws.String(msg.Body),
 		MessageAttributes: attrs,
 	}
+	if trace := msg.Attributes["AWSTraceHeader"]; trace != "" { // the producer's X-Ray context goes with the message
+		in.MessageSystemAttributes = map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(trace)}}
+	}
 	if fifo {
 		group := msg.Attributes[attrMessageGroupID]
 		if group == "" {
