@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/outbox"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -83,6 +84,9 @@ type Config struct {
 	Backoff *Backoff
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
+	// Outbox is where NewDynamoDB writes the events effects publish
+	// (Effect.Publish). Default nil: an effect that publishes fails.
+	Outbox *outbox.Table
 }
 
 // WithDefaults returns a copy of c with defaults applied to zero fields.
@@ -147,6 +151,9 @@ func (c Config) validate() error {
 		return &ConfigError{"Config.Concurrency", "must not be negative"}
 	case c.Metrics != nil && c.Metrics.Writer == nil:
 		return &ConfigError{"Config.Metrics.Writer", "required when Metrics is set"}
+	}
+	if err := c.validateOutbox(); err != nil {
+		return err
 	}
 	if c.Pause != nil {
 		if err := c.Pause.validate(); err != nil {
