@@ -63,6 +63,9 @@ type Config struct {
 	// it again (sqsonce.Pause).
 	PauseOnStoreOutage bool
 	PauseAfter         time.Duration
+	// Notify, when set, publishes a notification of each applied event
+	// through the outbox (NOTIFY_QUEUE_URL; see loadNotify).
+	Notify *Notify
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main):
@@ -95,6 +98,7 @@ type Config struct {
 //	                        source mapping) once the store has failed for PAUSE_AFTER, until the
 //	                        scheduled probe ({"sqsonce":"probe"}) finds it answering
 //	PAUSE_AFTER             default 1m (Go duration): how long the store must fail, with no answer
+//	NOTIFY_QUEUE_URL, OUTBOX_*  optional: BalanceChanged notifications through the outbox (loadNotify)
 //	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension, and whose mappings pause
 //
 // It returns every invalid variable at once, each a *ConfigError naming it.
@@ -211,6 +215,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("LOG_LEVEL", "%q is not DEBUG, INFO, WARN or ERROR", v)
 		}
 	}
+	cfg.Notify = loadNotify(getenv, cfg.Store, bad)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("consumer configuration: %w", errors.Join(errs...))
 	}
