@@ -4,6 +4,8 @@
 // environment: OUTBOX_TABLE (required), OUTBOX_PARTITION_KEY (pk),
 // OUTBOX_SORT_KEY (sk), OUTBOX_TTL_ATTRIBUTE (expiration),
 // OUTBOX_SENT_RETENTION (24h; negative: delete sent items), RELAY_CONCURRENCY (8).
+// It writes its metrics (outbox.EMF) with the dimension FunctionName
+// (AWS_LAMBDA_FUNCTION_NAME).
 package main
 
 import (
@@ -53,7 +55,11 @@ func load(getenv func(string) string) (outbox.RelayConfig, error) {
 			Name: getenv("OUTBOX_TABLE"), PartitionKey: getenv("OUTBOX_PARTITION_KEY"),
 			SortKey: getenv("OUTBOX_SORT_KEY"), TTLAttribute: getenv("OUTBOX_TTL_ATTRIBUTE"),
 		},
-		Logger: slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Logger:  slog.New(slog.NewJSONHandler(os.Stdout, nil)),
+		Metrics: &outbox.EMF{Writer: os.Stdout},
+	}
+	if fn := getenv("AWS_LAMBDA_FUNCTION_NAME"); fn != "" {
+		rc.Metrics.Dimensions = map[string]string{"FunctionName": fn}
 	}
 	if rc.Table.Name == "" {
 		return rc, fmt.Errorf("OUTBOX_TABLE: required")

@@ -1,11 +1,15 @@
 package outbox_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
@@ -87,3 +91,23 @@ func TestTableValidate(t *testing.T) {
 	}
 	require.NoError(t, outbox.Table{Name: "t"}.Validate())
 }
+
+// The relay's metrics line is Embedded Metric Format with the batch's counts.
+func TestRelayMetrics(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	r, err := outbox.NewRelay(outbox.RelayConfig{Table: outbox.Table{Name: "t"}, Logger: slog.New(slog.DiscardHandler),
+		Metrics: &outbox.EMF{Writer: &buf, Dimensions: map[string]string{"FunctionName": "relay"}}}, outbox.Clients{DynamoDB: noDB{}})
+	require.NoError(t, err)
+	r.Process(context.Background(), events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventName: "REMOVE"}}})
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(buf.String()), &line))
+	require.Equal(t, "relay", line["FunctionName"])
+	require.Equal(t, 0.0, line[outbox.MetricRefused])
+	cw := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+	require.Equal(t, outbox.MetricsNamespace, cw["Namespace"])
+	require.Equal(t, []any{[]any{"FunctionName"}}, cw["Dimensions"])
+}
+
+// noDB is a TableAPI that is never called.
+type noDB struct{ outbox.TableAPI }

@@ -49,6 +49,9 @@ type RelayConfig struct {
 	Logger *slog.Logger
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
+	// Metrics, when set, receives each batch's counts (OutboxSent,
+	// OutboxRefused, OutboxRetried) in Embedded Metric Format.
+	Metrics *EMF
 }
 
 // Relay sends the outbox items of a DynamoDB stream to their destinations.
@@ -165,6 +168,9 @@ func (r *Relay) Process(ctx context.Context, ev events.DynamoDBEvent) RelayRepor
 		if seq, ok := retry[i]; ok {
 			report.Response.BatchItemFailures = append(report.Response.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: seq})
 		}
+	}
+	if err := r.cfg.Metrics.write(r.cfg.Clock(), report); err != nil {
+		r.cfg.Logger.WarnContext(ctx, "outbox: write metrics", "error", err.Error())
 	}
 	r.cfg.Logger.InfoContext(ctx, "outbox: batch relayed", "records", len(ev.Records), "sent", report.Sent,
 		"refused", report.Refused, "retried", report.Retried, "ignored", report.Ignored)
