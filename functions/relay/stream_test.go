@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,17 +67,7 @@ func TestRelayOnTheOutboxStream(t *testing.T) {
 
 	relay, err := outbox.NewRelay(outbox.RelayConfig{Table: table, Logger: quiet}, outbox.Clients{DynamoDB: db, SQS: queues})
 	require.NoError(t, err)
-	invoker := esm.InvokerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
-		var ev events.DynamoDBEvent
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, err
-		}
-		resp, err := relay.Handle(ctx, ev)
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(resp)
-	})
+	invoker := esm.Handler(relay.Handle)
 	m, err := esm.NewStream(esm.StreamConfig{StreamARN: aws.ToString(upd.TableDescription.LatestStreamArn),
 		Client: dynamodbstreams.NewFromConfig(awstest.Config(t)), Invoker: invoker, PollInterval: 20 * time.Millisecond})
 	require.NoError(t, err)

@@ -136,17 +136,7 @@ func TestRelayCallsOnlyGrantedActions(t *testing.T) {
 	require.NoError(t, err)
 	m, err := esm.NewStream(esm.StreamConfig{StreamARN: aws.ToString(upd.TableDescription.LatestStreamArn),
 		Client: dynamodbstreams.NewFromConfig(awstest.Config(t)), PollInterval: 20 * time.Millisecond,
-		Invoker: esm.InvokerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
-			var ev events.DynamoDBEvent
-			if err := json.Unmarshal(payload, &ev); err != nil {
-				return nil, err
-			}
-			resp, err := relay.Handle(ctx, ev)
-			if err != nil {
-				return nil, err
-			}
-			return json.Marshal(resp)
-		})})
+		Invoker: esm.Handler(relay.Handle)})
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error)
