@@ -52,6 +52,7 @@ lint-template:
 build:
 	$(GO) build -tags lambda.norpc -o .build/consumer/bootstrap ./functions/consumer
 	$(GO) build -tags lambda.norpc -o .build/producer/bootstrap ./functions/producer
+	$(GO) build -tags lambda.norpc -o .build/relay/bootstrap ./functions/relay
 
 ## release: VERSION=vX.Y.Z: check the tree is clean and CHANGELOG.md has the version's section, then build
 ## the CLI stamped with the version into .build/release/ (tagging and pushing stay with you)
@@ -72,6 +73,9 @@ build-ConsumerFunction:
 
 build-ProducerFunction:
 	GOARCH=$(GOARCH_LAMBDA) $(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/producer
+
+build-RelayFunction:
+	GOARCH=$(GOARCH_LAMBDA) $(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/relay
 
 clean:
 	rm -rf .build bin

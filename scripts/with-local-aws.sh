@@ -77,6 +77,9 @@ lambda_port="$(wait_port lambda)"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$sqs_port"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$sqs_port"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$ddb_port"
+# A table's stream lives in the DynamoDB server's backend; SNS and
+# EventBridge are served, with SQS, by AWS_ENDPOINT_URL's server.
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="http://127.0.0.1:$ddb_port"
 export AWS_ENDPOINT_URL_LAMBDA="http://127.0.0.1:$lambda_port"
 export AWS_ENDPOINT_URL_IAM="http://127.0.0.1:$lambda_port"
 echo "local-aws: moto DynamoDB at $AWS_ENDPOINT_URL_DYNAMODB (single-threaded), SQS at $AWS_ENDPOINT_URL_SQS, Lambda and IAM at $AWS_ENDPOINT_URL_LAMBDA" >&2

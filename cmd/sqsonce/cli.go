@@ -350,6 +350,7 @@ var commands = []command{
 	{"pause", "(--function-name NAME | --stack-name STACK) [--reason TEXT] [flags]", "stop consumption: tag and disable the consumer's event source mappings"},
 	{"resume", "(--function-name NAME | --stack-name STACK) [flags]", "restart consumption: enable the consumer's event source mappings and remove the pause tags"},
 	{"status", "(--function-name NAME | --stack-name STACK) [flags]", "show each mapping's state and why it is paused, its queue's depth and oldest message, and the store's health"},
+	{"outbox", "(--table TABLE | --stack-name STACK) [resend (--all-failed | ID...)] [flags]", "show the outbox: pending items, the oldest's age, failed ones; resend failed items"},
 	{"demo", "[flags]", "run the whole pipeline locally (in a checkout) and check it applied every event exactly once"},
 	{"version", "", "print the version"},
 }
@@ -370,8 +371,8 @@ Run 'sqsonce COMMAND --help' for a command's flags. Every command takes the
 AWS CLI's --region, --profile and --endpoint-url; unset, the environment
 (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, ...) and the shared config files
 decide, as for the AWS CLI. --stack-name reads queue URLs and table names
-from a deployed stack's outputs. inspect, dlq, redrive, pause, resume and
-status take --output table|json. Durations are Go durations (30s, 5m, 1h30m).
+from a deployed stack's outputs. inspect, dlq, redrive, pause, resume,
+status and outbox take --output table|json. Durations are Go durations (30s, 5m, 1h30m).
 
 Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).
 A command that fails prints its error on stderr and no result on stdout;
@@ -397,7 +398,7 @@ func run(ctx context.Context, args []string, c cli) int {
 	}
 	runners := map[string]func(context.Context, cli, []string) int{
 		"send": runSend, "inspect": runInspect, "dlq": runDLQ, "redrive": runRedrive, "demo": runDemo,
-		"pause": runPause, "resume": runResume, "status": runStatus,
+		"pause": runPause, "resume": runResume, "status": runStatus, "outbox": runOutbox,
 	}
 	if r, ok := runners[args[0]]; ok {
 		return r(ctx, c, args[1:])

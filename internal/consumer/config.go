@@ -66,6 +66,9 @@ type Config struct {
 	PauseAfter         time.Duration
 	// Tracing is TRACING: telemetry.Off or telemetry.OTLP (telemetry.New).
 	Tracing string
+	// Notify, when set, publishes a notification of each applied event
+	// through the outbox (NOTIFY_QUEUE_URL; see loadNotify).
+	Notify *Notify
 }
 
 // LoadConfig reads the configuration through getenv (os.Getenv in main):
@@ -101,6 +104,7 @@ type Config struct {
 //	TRACING                 default off | otlp: OpenTelemetry spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT,
 //	                        OTEL_SERVICE_NAME and the SDK's other OTEL_* variables), exported before each
 //	                        invocation returns
+//	NOTIFY_QUEUE_URL, OUTBOX_*  optional: BalanceChanged notifications through the outbox (loadNotify)
 //	AWS_LAMBDA_FUNCTION_NAME set by Lambda: the metrics' FunctionName dimension, and whose mappings pause
 //
 // It returns every invalid variable at once, each a *ConfigError naming it.
@@ -222,6 +226,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else {
 		cfg.Tracing = mode
 	}
+	cfg.Notify = loadNotify(getenv, cfg.Store, bad)
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("consumer configuration: %w", errors.Join(errs...))
 	}

@@ -112,8 +112,8 @@ func New(cfg Config, clients Clients, out io.Writer) (*sqsonce.Handler[ledger.Re
 		return nil, err
 	}
 	return sqsonce.NewDynamoDB(store, ledger.Message(cfg.Keys), func(_ context.Context, e ledger.Event) (sqsonce.Effect[ledger.Receipt], error) {
-		return ledger.Apply(cfg.LedgerTable, e), nil
-	}, sc)
+		return cfg.Notify.effect(cfg.LedgerTable, e), nil
+	}, cfg.Notify.config(sc))
 }
 
 // lambdaLogKeys names a record's time "timestamp", the key Lambda reads

@@ -56,6 +56,13 @@ func TestAlarms(t *testing.T) {
 		{"sqsonce", "DLQFailed", "sqsonce-consumer", "Sum", "GreaterThanThreshold", 0},
 		// 1 each minute while a mapping is paused: alarm in the first minute.
 		{"sqsonce", "ConsumerPaused", "sqsonce-consumer", "Maximum", "GreaterThanOrEqualToThreshold", 1},
+		// The outbox relay (NotifyBalanceChanges): its failures, a stuck or
+		// slow stream (5 minutes behind), items refused for good (the
+		// relay's EMF, outbox.MetricRefused), dead-lettered notifications.
+		{"AWS/Lambda", "Errors", "RelayFunction", "Sum", "GreaterThanThreshold", 0},
+		{"AWS/Lambda", "IteratorAge", "RelayFunction", "Maximum", "GreaterThanThreshold", 300000},
+		{"sqsonce", "OutboxRefused", "sqsonce-relay", "Sum", "GreaterThanThreshold", 0},
+		{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "BalanceChangedDLQ", "Maximum", "GreaterThanThreshold", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target+"/"+tt.metric, func(t *testing.T) {

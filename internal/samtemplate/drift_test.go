@@ -208,6 +208,11 @@ func checkTable(t *testing.T, client *dynamodb.Client, tb samtemplate.Resource, 
 			require.Equal(t, true, spec["Enabled"])
 			require.Contains(t, []ddbtypes.TimeToLiveStatus{ddbtypes.TimeToLiveStatusEnabled, ddbtypes.TimeToLiveStatusEnabling},
 				out.TimeToLiveDescription.TimeToLiveStatus)
+		case "StreamSpecification":
+			spec := v.(map[string]any)
+			require.NotNil(t, table.StreamSpecification, "table %s has a stream", tableName)
+			require.True(t, aws.ToBool(table.StreamSpecification.StreamEnabled))
+			require.Equal(t, spec["StreamViewType"], string(table.StreamSpecification.StreamViewType))
 		case "PointInTimeRecoverySpecification":
 			require.Equal(t, true, v.(map[string]any)["PointInTimeRecoveryEnabled"])
 			out, err := client.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(tableName)})

@@ -36,10 +36,12 @@ type consumerSetup struct {
 	dlq   bool   // SendPermanentFailuresToDLQ
 	pause bool   // PauseOnStoreOutage
 	vpc   bool   // SubnetIds given
+	// notify is NotifyBalanceChanges (with the DynamoDB store only).
+	notify bool
 }
 
 func (c consumerSetup) String() string {
-	return fmt.Sprintf("store=%s,dlq=%t,pause=%t,vpc=%t", c.store, c.dlq, c.pause, c.vpc)
+	return fmt.Sprintf("store=%s,dlq=%t,pause=%t,vpc=%t,notify=%t", c.store, c.dlq, c.pause, c.vpc, c.notify)
 }
 
 // conditions are the template's conditions under c, with the stack's own
@@ -47,7 +49,7 @@ func (c consumerSetup) String() string {
 func (c consumerSetup) conditions() map[string]bool {
 	return map[string]bool{
 		"DynamoDBStore": c.store == "dynamodb", "PermanentFailuresToDLQ": c.dlq, "PauseOnOutage": c.pause,
-		"InVpc": c.vpc, "CreateIdempotencyTable": true,
+		"InVpc": c.vpc, "CreateIdempotencyTable": true, "Notify": c.notify,
 	}
 }
 
@@ -94,6 +96,10 @@ func consumerCalls(c consumerSetup) map[string][]string {
 		// NewDynamoDB: records put in the transactions; a record a
 		// cancellation did not return, and the probe, read.
 		calls["IdempotencyTable"] = []string{"dynamodb:PutItem", "dynamodb:GetItem"}
+	}
+	if c.notify {
+		// Each notification's outbox item, in the event's transaction.
+		calls["OutboxTable"] = []string{"dynamodb:PutItem"}
 	}
 	if c.dlq {
 		calls["EventsDLQ"] = []string{"sqs:SendMessage"}
@@ -201,11 +207,16 @@ func TestConsumerRoleGrantsWhatEachConfigurationCalls(t *testing.T) {
 		for _, dlq := range []bool{false, true} {
 			for _, pause := range []bool{false, true} {
 				for _, vpc := range []bool{false, true} {
-					c := consumerSetup{store: store.(string), dlq: dlq, pause: pause, vpc: vpc}
-					t.Run(c.String(), func(t *testing.T) {
-						t.Parallel()
-						require.Equal(t, consumerCalls(c), consumerGrants(t, tmpl, c.conditions()))
-					})
+					for _, notify := range []bool{false, true} {
+						if notify && store != "dynamodb" {
+							continue // the rule NotifyNeedsDynamoDBStore
+						}
+						c := consumerSetup{store: store.(string), dlq: dlq, pause: pause, vpc: vpc, notify: notify}
+						t.Run(c.String(), func(t *testing.T) {
+							t.Parallel()
+							require.Equal(t, consumerCalls(c), consumerGrants(t, tmpl, c.conditions()))
+						})
+					}
 				}
 			}
 		}
@@ -333,7 +344,7 @@ func TestConsumerCallsOnlyGrantedActions(t *testing.T) {
 	for _, store := range []string{"dynamodb", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			setup := consumerSetup{store: store, dlq: true, pause: true}
+			setup := consumerSetup{store: store, dlq: true, pause: true, notify: store == "dynamodb"}
 			recorded := runRecordedConsumer(t, tmpl, setup)
 			grants := consumerGrants(t, tmpl, setup.conditions())
 			for res, actions := range recorded {
@@ -382,7 +393,8 @@ func runRecordedConsumer(t *testing.T, tmpl *samtemplate.Template, setup consume
 		calls: map[string][]string{},
 	}
 
-	overrides := map[string]string{"IdempotencyStore": setup.store, "SendPermanentFailuresToDLQ": "true", "PauseOnStoreOutage": "true"}
+	overrides := map[string]string{"IdempotencyStore": setup.store, "SendPermanentFailuresToDLQ": "true", "PauseOnStoreOutage": "true",
+		"NotifyBalanceChanges": fmt.Sprint(setup.notify)}
 	clients := consumer.Clients{
 		DynamoDB: awstest.DynamoDB(t, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, rec.option) }),
 		Lambda:   awstest.Lambda(t, func(o *lambda.Options) { o.APIOptions = append(o.APIOptions, rec.option) }),
@@ -401,6 +413,11 @@ func runRecordedConsumer(t *testing.T, tmpl *samtemplate.Template, setup consume
 	cfg.PermanentDLQURL, cfg.PermanentFIFODLQ = q.DLQURL, ""
 	cfg.FunctionName = fn.Name
 	cfg.PauseAfter = time.Nanosecond // the second invocation that sees the store fail pauses
+	require.Equal(t, setup.notify, cfg.Notify != nil, "NotifyBalanceChanges sets NOTIFY_QUEUE_URL")
+	if setup.notify {
+		cfg.Notify.Outbox.Name = awstest.NewTable(t, db, awstest.TableSpec{PartitionKey: "pk", SortKey: "sk", TTLAttribute: "expiration"})
+		rec.names[cfg.Notify.Outbox.Name] = "OutboxTable"
+	}
 	h, err := consumer.New(cfg, clients, io.Discard)
 	require.NoError(t, err)
 

@@ -253,7 +253,13 @@ func consumerEnv(t *testing.T, tmpl *samtemplate.Template, overrides map[string]
 	t.Helper()
 	vars := obj(t, obj(t, tmpl.FunctionProperties("ConsumerFunction"), "Environment"), "Variables")
 	values := tmpl.Values(overrides)
-	resources := map[string]string{"LEDGER_TABLE": "ledger", "IDEMPOTENCY_TABLE": "sqsonce-idempotency"} // Refs to the stack's own resources
+	resources := map[string]string{ // Refs to the stack's own resources
+		"LEDGER_TABLE": "ledger", "IDEMPOTENCY_TABLE": "sqsonce-idempotency",
+	}
+	if conditions["Notify"] {
+		resources["NOTIFY_QUEUE_URL"] = "https://sqs.us-east-1.amazonaws.com/123456789012/sqsonce-balance-changed.fifo"
+		resources["OUTBOX_TABLE"] = "sqsonce-outbox"
+	}
 	return func(name string) string {
 		v, ok := vars[name]
 		if !ok {

@@ -74,7 +74,7 @@ func TestFunctionsAreGoOnArm64BuiltByMakefile(t *testing.T) {
 	tmpl := loadTemplate(t)
 	makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
 	require.NoError(t, err)
-	for _, id := range []string{"ConsumerFunction", "ProducerFunction"} {
+	for _, id := range []string{"ConsumerFunction", "ProducerFunction", "RelayFunction"} {
 		t.Run(id, func(t *testing.T) {
 			t.Parallel()
 			props := tmpl.FunctionProperties(id)
@@ -300,7 +300,19 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			"EventsQueue":      {"sqs:SendMessage"},
 			"FifoEventsQueue":  {"sqs:SendMessage"},
 		},
+		// TestRelayCallsOnlyGrantedActions checks these against the code.
+		"RelayRole": {
+			"RelayLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
+			// Its stream (GetAtt StreamArn) for Lambda's mapping; the items
+			// marked sent and failed by the relay.
+			"OutboxTable":         {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:UpdateItem"},
+			"BalanceChangedQueue": {"sqs:SendMessage"},
+			"*":                   {"dynamodb:ListStreams"},
+		},
 	}
+	// The only actions granted on Resource "*": they take no resource (X-Ray
+	// for Tracing: Active, ListStreams for the relay's stream mapping).
+	noResource := []string{"dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 	roles := tmpl.ResourcesOfType("AWS::IAM::Role")
 	require.Len(t, roles, len(want))
 	for id, role := range roles {
@@ -317,13 +329,20 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 						// TestDLQSendOnlyWhenConfigured, TestVpcOnlyWhenConfigured,
 						// TestPausePermissions and, for every combination,
 						// TestConsumerRoleGrantsWhatEachConfigurationCalls.
-						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc", "PauseOnOutage", "DynamoDBStore"}, cond[0])
+						require.Contains(t, []any{"PermanentFailuresToDLQ", "InVpc", "PauseOnOutage", "DynamoDBStore", "Notify"}, cond[0])
 						continue
 					}
 					require.Equal(t, "Allow", stmt["Effect"])
 					require.NotContains(t, stmt, "NotAction")
 					require.NotContains(t, stmt, "NotResource")
 					for _, r := range list(stmt["Resource"]) {
+						if r == "*" {
+							for _, a := range list(stmt["Action"]) {
+								require.Contains(t, noResource, a, "only actions without resource-level permissions take *")
+								got["*"] = append(got["*"], a.(string))
+							}
+							continue
+						}
 						target, ok := samtemplate.LogicalID(createdOrExisting(r))
 						if r == "*" {
 							target, ok = "*", true // only X-Ray's actions: want says which
@@ -351,8 +370,8 @@ func TestLogGroups(t *testing.T) {
 	t.Parallel()
 	tmpl := loadTemplate(t)
 	groups := tmpl.ResourcesOfType("AWS::Logs::LogGroup")
-	require.Len(t, groups, 2)
-	for _, fn := range []string{"ConsumerFunction", "ProducerFunction"} {
+	require.Len(t, groups, 3)
+	for _, fn := range []string{"ConsumerFunction", "ProducerFunction", "RelayFunction"} {
 		t.Run(fn, func(t *testing.T) {
 			t.Parallel()
 			props := tmpl.FunctionProperties(fn)
@@ -381,6 +400,10 @@ func TestOutputs(t *testing.T) {
 		{"LedgerTableName", "LedgerTable", ""},
 		{"ConsumerFunctionArn", "ConsumerFunction", "Arn"},
 		{"ProducerFunctionArn", "ProducerFunction", "Arn"},
+		{"BalanceChangedQueueUrl", "BalanceChangedQueue", ""},
+		{"BalanceChangedDLQUrl", "BalanceChangedDLQ", ""},
+		{"OutboxTableName", "OutboxTable", ""},
+		{"RelayFunctionArn", "RelayFunction", "Arn"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/internal/guard"
+	"github.com/sqsonce/sqsonce/pkg/outbox"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -93,6 +94,9 @@ type Config struct {
 	// records, and puts trace_id and span_id on records' log lines. Default
 	// nil: no spans, at no cost.
 	Tracing *Tracing
+	// Outbox is where NewDynamoDB writes the events effects publish
+	// (Effect.Publish). Default nil: an effect that publishes fails.
+	Outbox *outbox.Table
 }
 
 // WithDefaults returns a copy of c with defaults applied to zero fields.
@@ -159,6 +163,9 @@ func (c Config) validate() error {
 		return &ConfigError{"Config.Concurrency", "must not be negative"}
 	case c.Metrics != nil && c.Metrics.Writer == nil:
 		return &ConfigError{"Config.Metrics.Writer", "required when Metrics is set"}
+	}
+	if err := c.validateOutbox(); err != nil {
+		return err
 	}
 	if c.Pause != nil {
 		if err := c.Pause.validate(); err != nil {

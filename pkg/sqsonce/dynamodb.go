@@ -11,6 +11,7 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/internal/guard"
+	"github.com/sqsonce/sqsonce/pkg/outbox"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
@@ -26,6 +27,12 @@ type Effect[R any] struct {
 	// transaction holds, two writes to one item, a ValidationError) fail
 	// this message alone, permanently, with class ClassInvalidWrite.
 	Writes []dynamostore.Write
+	// Publish are the events the effect publishes (Config.Outbox is then
+	// required): each is written as an outbox item in the transaction of
+	// the writes, so it exists if and only if the effect committed, and is
+	// sent by the outbox relay (package outbox). An event that can never be
+	// published fails this message alone, permanently ([ClassInvalidEvent]).
+	Publish []outbox.Event
 	// Result is stored with the record (encoded with Config.Codec) and
 	// replayed to duplicates.
 	Result R
@@ -100,6 +107,9 @@ func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *guard.G
 			continue
 		}
 		eff, err := recovered(func() (Effect[R], error) { return effectOf(ctx, r.body) })
+		if err == nil {
+			eff.Writes, err = h.withOutbox(r.key, eff)
+		}
 		if err != nil {
 			errs[i] = h.settle(ctx, inv, m, guard.Result{}, nil, false, err)
 			continue
@@ -156,6 +166,9 @@ func invalidWrite(err error) error {
 
 // judgeCondition asks an effect what its failed write condition means.
 func judgeCondition[R any](eff Effect[R], wce *idempotency.WriteConditionError) error {
+	if published(eff, wce) {
+		return ErrAlreadyApplied
+	}
 	existing, _ := wce.Existing.(map[string]types.AttributeValue)
 	cause := fmt.Errorf("write %d of the effect: its condition failed", wce.Index)
 	if eff.ConditionFailed == nil {

@@ -100,7 +100,8 @@ queue_pair() {
 }
 
 # table NAME TTL_ATTRIBUTE KEY_ARGS...: a PAY_PER_REQUEST table with SSE and
-# point-in-time recovery; TTL on TTL_ATTRIBUTE unless it is "".
+# point-in-time recovery; TTL on TTL_ATTRIBUTE unless it is "". KEY_ARGS may
+# include --stream-specification (a table's stream is set at its creation).
 table() {
 	local name="$1" ttl="$2"
 	shift 2
@@ -129,7 +130,9 @@ table() {
 	log "table $name"
 }
 
-# The four units are independent: run them at the same time (each AWS CLI v1
+# The outbox of NotifyBalanceChanges (created here whatever the parameter,
+# as the demo and tests use it): its notifications' queue pair and table.
+# The units are independent: run them at the same time (each AWS CLI v1
 # call costs most of a second of Python start-up) and fail if any fails.
 pids=()
 queue_pair "$PREFIX-events" "" & pids+=("$!")
@@ -140,6 +143,11 @@ table "$PREFIX-idempotency" expiration \
 table "$PREFIX-ledger" "" \
 	--attribute-definitions AttributeName=account,AttributeType=S AttributeName=entry,AttributeType=S \
 	--key-schema AttributeName=account,KeyType=HASH AttributeName=entry,KeyType=RANGE & pids+=("$!")
+queue_pair "$PREFIX-balance-changed" ".fifo" & pids+=("$!")
+table "$PREFIX-outbox" expiration \
+	--attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S \
+	--key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE \
+	--stream-specification StreamEnabled=true,StreamViewType=NEW_IMAGE & pids+=("$!")
 failed=0
 for pid in "${pids[@]}"; do
 	wait "$pid" || failed=1

@@ -1,0 +1,58 @@
+package sqsonce
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sqsonce/sqsonce/pkg/idempotency"
+	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
+	"github.com/sqsonce/sqsonce/pkg/outbox"
+	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
+)
+
+// ClassInvalidEvent is the class of a record whose effect publishes an
+// event that can never be published (outbox.ErrInvalidEvent, an outbox item
+// over DynamoDB's item size, Effect.Publish without Config.Outbox): a
+// permanent failure of that record alone.
+const ClassInvalidEvent = "invalid-event"
+
+// ErrNoOutbox is matched by the error of a record whose effect publishes
+// events when Config.Outbox is nil.
+var ErrNoOutbox = errors.New("sqsonce: Effect.Publish without Config.Outbox")
+
+// withOutbox returns the effect's writes followed by the outbox items of its
+// events, one per event, in order.
+func (h *Handler[R]) withOutbox(key string, eff Effect[R]) ([]dynamostore.Write, error) {
+	if len(eff.Publish) == 0 {
+		return eff.Writes, nil
+	}
+	if h.cfg.Outbox == nil {
+		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("%w: %d events", ErrNoOutbox, len(eff.Publish)), ClassInvalidEvent))
+	}
+	items, err := h.cfg.Outbox.Writes(h.cfg.KeyPrefix, key, eff.Publish, h.cfg.Clock())
+	if err != nil {
+		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("effect's events: %w", err), ClassInvalidEvent))
+	}
+	return append(slices.Clip(eff.Writes), items...), nil
+}
+
+// published reports whether the write whose condition failed is one of the
+// effect's outbox items (appended by withOutbox): the item exists, so this
+// key's effect committed before (its record expired since), and the key is
+// completed without writing anything again.
+func published[R any](eff Effect[R], wce *idempotency.WriteConditionError) bool {
+	return wce.Index >= len(eff.Writes)-len(eff.Publish)
+}
+
+// validateOutbox checks Config.Outbox.
+func (c Config) validateOutbox() error {
+	if c.Outbox == nil {
+		return nil
+	}
+	if ce := (*outbox.ConfigError)(nil); errors.As(c.Outbox.Validate(), &ce) {
+		return &ConfigError{"Config.Outbox" + strings.TrimPrefix(ce.Field, "Table"), ce.Problem}
+	}
+	return nil
+}
