@@ -35,6 +35,9 @@ scripts/with-local-aws.sh bash -c "
 	go test -count=1 -run '^$' -bench Guard -benchmem ./internal/bench
 	go test -count=1 -run '^$' -bench BenchmarkHandler -benchmem ./pkg/sqsonce/internal/batch
 } | tee "$out/cpu.txt"
+# 6. Tracing's CPU per message: off, spans made, spans exported over OTLP
+# (5 runs each, interleaved; the report takes the medians).
+go test -count=5 -run '^$' -bench Tracing -benchmem ./internal/bench | tee "$out/tracing.txt"
 # 5. The stripped arm64 bootstrap.
 GOARCH=arm64 GOOS=linux CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$out/bootstrap-arm64" ./functions/consumer
 size=$(stat -c %s "$out/bootstrap-arm64")

@@ -32,7 +32,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load AWS configuration:", err)
 		os.Exit(1)
 	}
-	tracing, err := telemetry.New(context.Background(), cfg.Tracing, cfg.FunctionName, nil)
+	tracing, err := telemetry.New(context.Background(), cfg.Tracing, cfg.FunctionName, os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -29,7 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "TRACING:", err)
 		os.Exit(1)
 	}
-	tracing, err := telemetry.New(context.Background(), mode, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), nil)
+	tracing, err := telemetry.New(context.Background(), mode, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -67,4 +67,9 @@ func TestRunEndToEnd(t *testing.T) {
 	require.Contains(t, text.String(), "exactly once: held")
 	require.Contains(t, progress.String(), "consuming until the queue is drained")
 	require.True(t, strings.Contains(output.String(), `"idempotency":"executed"`), "the function's log lines reach FunctionOutput")
+	// The trace of one event: from the producer's span to the record's, and
+	// the transaction that committed it.
+	require.Contains(t, text.String(), "the trace of one event")
+	require.Regexp(t, `(?m)^\S+ send  \[producer\]  producer .*\n└─ \S+ process  \[consumer\]  consumer .*sqsonce.idempotency=executed`, rep.Trace)
+	require.Contains(t, rep.Trace, "DynamoDB.TransactWriteItems")
 }

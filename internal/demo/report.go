@@ -39,6 +39,9 @@ type Report struct {
 	Accounts []AccountReport
 
 	Elapsed time.Duration
+	// Trace is the trace of one event the consumer executed, drawn as a
+	// tree: the producer's span, the record's, its ledger transaction.
+	Trace string
 }
 
 // AccountReport is one account at the end of a run.
@@ -125,6 +128,9 @@ func (r Report) WriteTo(w io.Writer) (int64, error) {
 		}
 	} else {
 		b.WriteString("exactly once: held\n")
+	}
+	if r.Trace != "" {
+		b.WriteString("\nthe trace of one event (OpenTelemetry, TRACING=otlp):\n" + r.Trace)
 	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err

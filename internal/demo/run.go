@@ -75,6 +75,12 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 
 	p.stage("starting %d emulators (aws-lambda-rie)", o.Workers)
 	outcomes := newOutcomeLog(o.FunctionOutput)
+	tr, err := startTracing()
+	if err != nil {
+		return Report{}, err
+	}
+	defer tr.close()
+	o.Env = withEnv(o.Env, tr.env()...)
 	invokers, stop, err := startEmulators(ctx, o, res, bootstrap, outcomes)
 	defer stop()
 	if err != nil {
@@ -87,7 +93,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 		UniqueEvents: len(w.Events), Retries: w.Retries, Invalid: w.Invalid,
 	}
 	p.stage("sending %d messages (%d events, %d producer retries, %d invalid)", len(w.Messages), len(w.Events), w.Retries, w.Invalid)
-	pub, err := producer.New(producer.Config{Client: o.SQS, QueueURL: res.QueueURL})
+	pub, err := producer.New(producer.Config{Client: o.SQS, QueueURL: res.QueueURL, Tracing: tr.producer()})
 	if err != nil {
 		return rep, err
 	}
@@ -123,6 +129,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 		return rep, err
 	}
 	rep.Accounts, rep.LedgerEntries = compare(w, snap)
+	rep.Trace = tr.oneEvent()
 	rep.Elapsed = time.Since(started)
 	return rep, nil
 }

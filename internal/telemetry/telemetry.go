@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -34,7 +33,7 @@ import (
 // The values of TRACING.
 const (
 	Off  = "off"  // no spans (the default): the library's tracing costs nothing
-	OTLP = "otlp" // spans over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (a collector, or the ADOT Lambda layer's)
+	OTLP = "otlp" // spans over OTLP/HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT (a collector, or the ADOT Lambda layer's)
 )
 
 // ParseMode reads TRACING: "" is Off.
@@ -69,19 +68,26 @@ type Tracing struct {
 	log        *slog.Logger
 }
 
-// New sets tracing up for mode (ParseMode), exporting to exp (nil: OTLP/HTTP
-// configured by the OTEL_EXPORTER_OTLP_* variables). It returns nil when
-// mode is Off. The resource's service is OTEL_SERVICE_NAME, else function
+// New sets tracing up for mode (ParseMode), its spans exported by a
+// JSONExporter configured from getenv (os.Getenv in main: the
+// OTEL_EXPORTER_OTLP_* variables). It returns nil when mode is Off. The
+// resource's service is OTEL_SERVICE_NAME, else function
 // (AWS_LAMBDA_FUNCTION_NAME).
-func New(ctx context.Context, mode, function string, exp sdktrace.SpanExporter) (*Tracing, error) {
+func New(ctx context.Context, mode, function string, getenv func(string) string) (*Tracing, error) {
 	if mode != OTLP {
 		return nil, nil
 	}
-	if exp == nil {
-		var err error
-		if exp, err = otlptracehttp.New(ctx); err != nil {
-			return nil, fmt.Errorf("telemetry: TRACING=otlp: %w", err)
-		}
+	exp, err := NewJSONExporter(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: TRACING=otlp: %w", err)
+	}
+	return NewWithExporter(ctx, mode, function, exp)
+}
+
+// NewWithExporter is New with spans exported by exp.
+func NewWithExporter(_ context.Context, mode, function string, exp sdktrace.SpanExporter) (*Tracing, error) {
+	if mode != OTLP {
+		return nil, nil
 	}
 	attrs := []attribute.KeyValue{semconv.CloudProviderAWS, semconv.CloudPlatformAWSLambda}
 	if function != "" {

@@ -43,7 +43,7 @@ func TestOffIsNil(t *testing.T) {
 func TestWrapContinuesLambdasTraceAndExportsBeforeReturning(t *testing.T) {
 	t.Parallel()
 	exp := tracetest.NewInMemoryExporter()
-	tr, err := telemetry.New(context.Background(), telemetry.OTLP, "fn", exp)
+	tr, err := telemetry.NewWithExporter(context.Background(), telemetry.OTLP, "fn", exp)
 	require.NoError(t, err)
 	h := tr.Wrap(lambda.NewHandler(func(ctx context.Context) error {
 		_, span := tr.Provider.Tracer("t").Start(ctx, "work")
@@ -77,7 +77,7 @@ func TestFlushIsBoundedByTheDeadline(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		exp := &hangingExporter{}
-		tr, err := telemetry.New(context.Background(), telemetry.OTLP, "fn", exp)
+		tr, err := telemetry.NewWithExporter(context.Background(), telemetry.OTLP, "fn", exp)
 		require.NoError(t, err)
 		h := tr.Wrap(lambda.NewHandler(func(ctx context.Context) (string, error) {
 			_, span := tr.Provider.Tracer("t").Start(ctx, "work", trace.WithNewRoot())

@@ -134,6 +134,7 @@ func (p *Publisher) Send(ctx context.Context, msgs []Message) (Report, error) {
 				continue
 			}
 			rep.Sent += len(chunk) - len(refused)
+			endSent(spans, chunk, refused)
 			for _, f := range refused {
 				if f.SenderFault {
 					rep.Failures = append(rep.Failures, f)

@@ -225,6 +225,7 @@ func TestTracingSendsEachMessagesContext(t *testing.T) {
 	require.Equal(t, map[string]string{"kind": "x"}, msgs[0].Attributes, "the caller's attributes are not modified")
 
 	spans := map[string]sdktrace.ReadOnlySpan{} // by span ID
+	byBody := map[string]sdktrace.ReadOnlySpan{}
 	for _, s := range sr.Ended() {
 		require.Equal(t, trace.SpanKindProducer, s.SpanKind())
 		spans[s.SpanContext().SpanID().String()] = s
@@ -245,8 +246,10 @@ func TestTracingSendsEachMessagesContext(t *testing.T) {
 			require.Equal(t, s.SpanContext().TraceID().String(), parts[1])
 			tid := parts[1]
 			require.Equal(t, "Root=1-"+tid[:8]+"-"+tid[8:]+";Parent="+parts[2]+";Sampled=1", m.Attributes["AWSTraceHeader"])
+			byBody[aws.ToString(m.Body)] = s
 			delete(spans, parts[2])
 		}
 	}
 	require.Empty(t, spans, "each message has its own span")
+	require.True(t, byBody["c"].EndTime().Before(byBody["b"].EndTime()), "a span ends when SQS accepts its message")
 }

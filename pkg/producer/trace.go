@@ -71,7 +71,24 @@ func (p *Publisher) traced(ctx context.Context, msgs []Message) ([]Message, []tr
 	return out, spans
 }
 
-// endSpans ends the messages' spans, failed ones with an error status.
+// endSent ends the spans of a chunk's messages SQS accepted.
+func endSent(spans []trace.Span, chunk []int, refused []Failure) {
+	if spans == nil {
+		return
+	}
+	out := make(map[int]bool, len(refused))
+	for _, f := range refused {
+		out[f.Index] = true
+	}
+	for _, i := range chunk {
+		if !out[i] {
+			spans[i].End()
+		}
+	}
+}
+
+// endSpans ends the messages' spans not ended yet, failed ones with an
+// error status.
 func endSpans(spans []trace.Span, rep Report) {
 	if spans == nil {
 		return

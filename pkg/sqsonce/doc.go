@@ -33,6 +33,15 @@
 // [OnBatchFailed] can fail an invocation whose every record failed, so that
 // Lambda backs off its polling.
 //
+// # Tracing
+//
+// With [Config.Tracing], each invocation and each record is an OpenTelemetry
+// span: a record's span continues the trace its producer started (W3C
+// traceparent or X-Ray's AWSTraceHeader, read by [DefaultPropagator]) and
+// links its invocation, its requests run under it, and its log lines carry
+// trace_id and span_id. [Tracing] says which spans, attributes and links.
+// Without it nothing is traced, at no cost.
+//
 // # Any trigger, envelopes and tests
 //
 //   - [Once] is the same idempotency for any handler (an API Gateway

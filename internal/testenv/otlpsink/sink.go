@@ -1,27 +1,26 @@
 // Package otlpsink is an OTLP/HTTP trace receiver in process: the spans a
 // function under the emulator exports (TRACING=otlp with
 // OTEL_EXPORTER_OTLP_ENDPOINT set to the sink's URL) are kept for a test to
-// read, or for the demo to print as a tree. It takes protobuf requests on
-// 127.0.0.1 (what otlptracehttp sends by default), uncompressed or gzipped.
+// read, or for the demo to print as a tree. It takes the JSON encoding on
+// 127.0.0.1 (what telemetry.JSONExporter sends), uncompressed or gzipped.
 package otlpsink
 
 import (
 	"compress/gzip"
-	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
-
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/sqsonce/sqsonce/internal/telemetry"
 )
 
 // Span is one span received, its IDs in hex.
@@ -76,6 +75,10 @@ func (s *Sink) URL() string { return s.url }
 func (s *Sink) Close() error { return s.srv.Close() }
 
 func (s *Sink) receive(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		http.Error(w, "otlpsink takes OTLP/HTTP JSON, not "+ct, http.StatusUnsupportedMediaType)
+		return
+	}
 	var body io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(r.Body)
@@ -85,29 +88,23 @@ func (s *Sink) receive(w http.ResponseWriter, r *http.Request) {
 		}
 		body = zr
 	}
-	data, err := io.ReadAll(body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var req coltracepb.ExportTraceServiceRequest
-	if err := proto.Unmarshal(data, &req); err != nil {
+	var req telemetry.Request
+	if err := json.NewDecoder(body).Decode(&req); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	var got []Span
-	for _, rs := range req.GetResourceSpans() {
-		service := attrs(rs.GetResource().GetAttributes())["service.name"]
-		for _, ss := range rs.GetScopeSpans() {
-			for _, sp := range ss.GetSpans() {
-				got = append(got, fromProto(sp, service))
+	for _, rs := range req.ResourceSpans {
+		service := attrs(rs.Resource.Attributes)["service.name"]
+		for _, ss := range rs.ScopeSpans {
+			for _, sp := range ss.Spans {
+				got = append(got, fromJSON(sp, service))
 			}
 		}
 	}
 	s.Add(got...)
-	resp, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	_, _ = w.Write(resp)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("{}"))
 }
 
 // Add keeps spans received otherwise (an in-process producer's).
@@ -135,50 +132,38 @@ func (s *Sink) Trace(traceID string) []Span {
 	return out
 }
 
-func fromProto(sp *tracepb.Span, service string) Span {
+func fromJSON(sp telemetry.Span, service string) Span {
 	out := Span{
-		Name:    sp.GetName(),
-		Service: service,
-		Kind:    kinds[sp.GetKind()],
-		TraceID: hex.EncodeToString(sp.GetTraceId()),
-		SpanID:  hex.EncodeToString(sp.GetSpanId()),
-		Attrs:   attrs(sp.GetAttributes()),
-		Error:   sp.GetStatus().GetCode() == tracepb.Status_STATUS_CODE_ERROR,
-		Status:  sp.GetStatus().GetMessage(),
-		Start:   time.Unix(0, int64(sp.GetStartTimeUnixNano())),
-		End:     time.Unix(0, int64(sp.GetEndTimeUnixNano())),
+		Name:     sp.Name,
+		Service:  service,
+		Kind:     kinds[sp.Kind],
+		TraceID:  sp.TraceID,
+		SpanID:   sp.SpanID,
+		ParentID: sp.ParentSpanID,
+		Attrs:    attrs(sp.Attributes),
+		Error:    sp.Status.Code == 2,
+		Status:   sp.Status.Message,
+		Start:    unixNano(sp.StartTimeUnixNano),
+		End:      unixNano(sp.EndTimeUnixNano),
 	}
-	if len(sp.GetParentSpanId()) > 0 {
-		out.ParentID = hex.EncodeToString(sp.GetParentSpanId())
-	}
-	for _, l := range sp.GetLinks() {
-		out.Links = append(out.Links, Link{TraceID: hex.EncodeToString(l.GetTraceId()), SpanID: hex.EncodeToString(l.GetSpanId())})
+	for _, l := range sp.Links {
+		out.Links = append(out.Links, Link{TraceID: l.TraceID, SpanID: l.SpanID})
 	}
 	return out
 }
 
-var kinds = map[tracepb.Span_SpanKind]string{
-	tracepb.Span_SPAN_KIND_SERVER: "server", tracepb.Span_SPAN_KIND_CLIENT: "client",
-	tracepb.Span_SPAN_KIND_PRODUCER: "producer", tracepb.Span_SPAN_KIND_CONSUMER: "consumer",
-	tracepb.Span_SPAN_KIND_INTERNAL: "internal", tracepb.Span_SPAN_KIND_UNSPECIFIED: "internal",
+// kinds are OTLP's span kinds by number.
+var kinds = map[int]string{0: "internal", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+
+func unixNano(s string) time.Time {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return time.Unix(0, n)
 }
 
-func attrs(kvs []*commonpb.KeyValue) map[string]string {
+func attrs(kvs []telemetry.KeyValue) map[string]string {
 	out := make(map[string]string, len(kvs))
 	for _, kv := range kvs {
-		v := kv.GetValue()
-		switch v.GetValue().(type) {
-		case *commonpb.AnyValue_StringValue:
-			out[kv.GetKey()] = v.GetStringValue()
-		case *commonpb.AnyValue_IntValue:
-			out[kv.GetKey()] = fmt.Sprint(v.GetIntValue())
-		case *commonpb.AnyValue_BoolValue:
-			out[kv.GetKey()] = fmt.Sprint(v.GetBoolValue())
-		case *commonpb.AnyValue_DoubleValue:
-			out[kv.GetKey()] = fmt.Sprint(v.GetDoubleValue())
-		default:
-			out[kv.GetKey()] = v.String()
-		}
+		out[kv.Key] = kv.Value.String()
 	}
 	return out
 }
