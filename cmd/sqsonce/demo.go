@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
 	"github.com/sqsonce/sqsonce/internal/demo"
 )
 
@@ -100,6 +103,11 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		return failure(c, "demo", err)
 	}
 	opts.SQS, opts.DynamoDB = sess.sqs(), sess.dynamodb()
+	opts.Streams = dynamodbstreams.NewFromConfig(sess.cfg, func(o *dynamodbstreams.Options) {
+		if sess.endpoint != "" {
+			o.BaseEndpoint = aws.String(sess.endpoint)
+		}
+	})
 	rep, err := demo.Run(ctx, opts)
 	if err != nil {
 		return failure(c, "demo", err)
