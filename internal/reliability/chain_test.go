@@ -181,9 +181,6 @@ func TestChainStorm(t *testing.T) {
 	})
 	began := time.Now()
 	require.NoError(t, m1.RunUntilDrained(ctx, 2*time.Second), "stage 1 not drained: %+v; queue %v", m1.Stats(), depths(t, client, q1.URL))
-	stopChaos()
-	chaos.Wait()
-	require.NoError(t, chaosErr)
 	table := outbox.Table{Name: ob}
 	require.Eventually(t, func() bool {
 		s, items, err := outbox.Inspect(ctx, db, table)
@@ -211,6 +208,15 @@ func TestChainStorm(t *testing.T) {
 		}
 		return idle >= 3
 	}, budget(2, 10), 500*time.Millisecond, "stage 2 drained")
+	// The chaos ran until here: through the relay's passes and the second
+	// stage, not only the first.
+	stopChaos()
+	chaos.Wait()
+	require.NoError(t, chaosErr)
+	require.Eventually(t, func() bool { // a last kill's redelivery
+		d := depths(t, client, q2.URL)
+		return d["ApproximateNumberOfMessages"] == "0" && d["ApproximateNumberOfMessagesNotVisible"] == "0"
+	}, budget(2, 10), 500*time.Millisecond, "stage 2 drained after the chaos")
 	stopRuns()
 	runs.Wait()
 	elapsed := time.Since(began)
