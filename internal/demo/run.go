@@ -29,6 +29,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	if err := o.validate(); err != nil {
 		return Report{}, err
 	}
+	o.FunctionOutput = &lockedWriter{w: o.FunctionOutput} // the stages' functions write to it at once
 	if o.Root == "" {
 		if o.Root, err = findRoot(); err != nil {
 			return Report{}, err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -256,4 +258,17 @@ func (s *Stage2Report) write(b *strings.Builder, unique int) {
 		}
 	}
 	fmt.Fprintf(b, "second ledger: %d accounts, %d with a balance other than the producer's sum\n\n", len(s.Accounts), wrong)
+}
+
+// lockedWriter serializes the writes of several outcome logs (the first
+// consumer's, the relay's, the second consumer's) to one FunctionOutput.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
