@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
 	"github.com/sqsonce/sqsonce/internal/demo"
 )
 
@@ -39,6 +42,8 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 	fs.Var(consumerEnv, "env", "KEY=VALUE for the consumer's environment, e.g. CONCURRENCY=4 (repeatable)")
 	seed := fs.Uint64("seed", 0, "seed of the workload (0: random)")
 	keep := fs.Bool("keep", false, "keep the queues and tables at the end")
+	singleStage := fs.Bool("single-stage", false, "run the first stage alone: no BalanceChanged notifications, outbox, relay or second consumer")
+	relayPasses := fs.Int("relay-passes", demo.RelayPassesDefault, "how many times the relay reads the whole outbox stream (from the second on, it resends every notification)")
 	functionLog := fs.String("function-log", "", "write the function's output (its JSON log lines) to this file")
 	timeout := fs.Duration("timeout", 15*time.Minute, "give up after this long")
 	rest, err := parse(c, fs, args)
@@ -54,6 +59,8 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		return usageError(c, "demo", "--accounts %d is more than --events %d", *accounts, *events)
 	case *retries < 0 || *retries > 1:
 		return usageError(c, "demo", "--duplicates %v is not within 0..1", *retries)
+	case *relayPasses < 1:
+		return usageError(c, "demo", "--relay-passes must be at least 1")
 	case *invalid < 0:
 		return usageError(c, "demo", "--invalid must not be negative")
 	case *visibility < time.Second:
@@ -77,6 +84,8 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		Progress:          c.stderr,
 		ProgressWidth:     c.stderrWidth,
 		Keep:              *keep,
+		SingleStage:       *singleStage,
+		RelayPasses:       *relayPasses,
 	}
 	if *invalid == 0 {
 		opts.Invalid = -1
@@ -100,6 +109,11 @@ func runDemo(ctx context.Context, c cli, args []string) int {
 		return failure(c, "demo", err)
 	}
 	opts.SQS, opts.DynamoDB = sess.sqs(), sess.dynamodb()
+	opts.Streams = dynamodbstreams.NewFromConfig(sess.cfg, func(o *dynamodbstreams.Options) {
+		if sess.endpoint != "" {
+			o.BaseEndpoint = aws.String(sess.endpoint)
+		}
+	})
 	rep, err := demo.Run(ctx, opts)
 	if err != nil {
 		return failure(c, "demo", err)

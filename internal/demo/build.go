@@ -11,15 +11,16 @@ import (
 // module root.
 const ConsumerPackage = "./functions/consumer"
 
-// buildConsumer builds the consumer's bootstrap into dir, as `make build`
-// does for the host (CGO_ENABLED=0, -tags lambda.norpc), and returns its path.
-func buildConsumer(ctx context.Context, o Options, dir string) (string, error) {
-	bootstrap := filepath.Join(dir, "bootstrap")
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, ConsumerPackage)
+// build builds a function's bootstrap (pkg) into dir/name/bootstrap, as
+// `make build` does for the host (CGO_ENABLED=0, -tags lambda.norpc), and
+// returns its path.
+func build(ctx context.Context, o Options, dir, pkg, name string) (string, error) {
+	bootstrap := filepath.Join(dir, name, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, pkg)
 	cmd.Dir = o.Root
 	cmd.Env = withEnv(o.Env, "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", ConsumerPackage, err, out)
+		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 	}
 	return bootstrap, nil
 }

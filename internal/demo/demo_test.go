@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sqsonce/sqsonce/internal/demo"
@@ -26,6 +27,7 @@ func TestRunEndToEnd(t *testing.T) {
 	rep, err := demo.Run(t.Context(), demo.Options{
 		SQS:               awstest.SQS(t),
 		DynamoDB:          awstest.DynamoDB(t),
+		Streams:           dynamodbstreams.NewFromConfig(awstest.Config(t)),
 		Env:               os.Environ(),
 		Events:            40,
 		Accounts:          4,
@@ -65,6 +67,22 @@ func TestRunEndToEnd(t *testing.T) {
 	require.GreaterOrEqual(t, rep.Mapping.ReportedFailed, int64(3*2))
 	require.GreaterOrEqual(t, rep.Outcomes.Records["permanent"], 3*2)
 	require.Contains(t, text.String(), "exactly once: held")
+
+	// The second stage: one notification per event through the outbox, sent
+	// twice (two relay passes), applied once each to the second ledger.
+	s := rep.Stage2
+	require.NotNil(t, s)
+	require.Equal(t, 40, s.OutboxItems)
+	require.Zero(t, s.Outbox.Pending)
+	require.Empty(t, s.Outbox.Failed)
+	require.Equal(t, 40, s.Outcomes.Executed)
+	require.GreaterOrEqual(t, s.Outcomes.Replayed+s.Outcomes.AlreadyApplied, 40, "the second pass's resends were dropped")
+	require.Equal(t, 40, s.LedgerEntries)
+	for _, a := range s.Accounts {
+		require.Equal(t, a.Expected, a.Balance, a.Account)
+	}
+	require.Contains(t, text.String(), "stage 1 (ledger events -> consumer -> ledger): exactly once: held")
+	require.Contains(t, text.String(), "stage 2 (BalanceChanged -> outbox -> relay -> second consumer): exactly once: held")
 	require.Contains(t, progress.String(), "consuming until the queue is drained")
 	require.True(t, strings.Contains(output.String(), `"idempotency":"executed"`), "the function's log lines reach FunctionOutput")
 	// The trace of one event: from the producer's span to the record's, and

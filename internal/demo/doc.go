@@ -14,6 +14,17 @@
 // log lines, the dead-letter queue's depth and the ledger table. It deletes
 // what it created unless told to keep it.
 //
+// By default it runs a second stage too (Options.SingleStage turns it off):
+// the consumer publishes a BalanceChanged notification of each event it
+// applies through the transactional outbox (pkg/outbox), the relay
+// (functions/relay, under aws-lambda-rie, fed by the local DynamoDB Streams
+// mapping) sends them to a FIFO queue, twice (Options.RelayPasses, as a
+// relay that died before marking its items sent would), and the same
+// consumer, as a second function keyed by the outbox's event IDs, applies
+// them to a second ledger; the Report checks that each event caused exactly
+// one notification, sent, applied once, and that the second ledger's
+// balances equal the producer's sums.
+//
 // What the Report guarantees: each invariant is checked against the stores,
 // not against the function's claims alone (the ledger table is scanned, the
 // DLQ counted). What it does not: the figures are from one run against a

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/sqsonce/sqsonce/internal/local/esm"
 )
 
 // Defaults of Options fields left at their zero value.
@@ -23,7 +25,12 @@ const (
 	MaxReceiveCountDefault   = 2
 	FunctionTimeoutDefault   = 30 * time.Second
 	DrainIdleDefault         = time.Second
-	PrefixBase               = "sqsonce-demo-"
+	// RelayPassesDefault: the relay reads the outbox's stream twice, the
+	// second time sending every notification again (as a relay that died
+	// before marking its items sent would), which the second consumer drops
+	// by their event IDs.
+	RelayPassesDefault = 2
+	PrefixBase         = "sqsonce-demo-"
 )
 
 // SQSClient is the part of the SQS API a demo calls: the producer's, the
@@ -42,6 +49,8 @@ type SQSClient interface {
 // scan and deleting its tables. *dynamodb.Client satisfies it.
 type DynamoDBClient interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
 }
 
@@ -51,6 +60,15 @@ type Options struct {
 	// Required.
 	SQS      SQSClient
 	DynamoDB DynamoDBClient
+	// Streams reads the outbox table's stream for the relay (the second
+	// stage). Required unless SingleStage.
+	Streams esm.StreamsClient
+	// SingleStage runs the first stage alone: no notifications, no outbox,
+	// no relay, no second consumer. Default false: the demo runs both.
+	SingleStage bool
+	// RelayPasses is how many times the relay reads the whole outbox stream.
+	// Default RelayPassesDefault.
+	RelayPasses int
 
 	// Env is the environment of the init script, of `go build` and of the
 	// emulators (and so of the function): it must carry the endpoints
@@ -166,6 +184,9 @@ func (o Options) WithDefaults() Options {
 	if o.DrainIdle == 0 {
 		o.DrainIdle = DrainIdleDefault
 	}
+	if o.RelayPasses == 0 {
+		o.RelayPasses = RelayPassesDefault
+	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -205,6 +226,10 @@ func (o Options) validate() error {
 		return fail("MaxReceiveCount %d is not within 1..1000", o.MaxReceiveCount)
 	case o.FunctionTimeout < time.Second:
 		return fail("FunctionTimeout %v is below 1s", o.FunctionTimeout)
+	case !o.SingleStage && o.Streams == nil:
+		return fail("Streams is required for the second stage (or set SingleStage)")
+	case o.RelayPasses < 1:
+		return fail("RelayPasses %d is below 1", o.RelayPasses)
 	}
 	for k := range o.ConsumerEnv {
 		if k == "IDEMPOTENCY_TABLE" || k == "LEDGER_TABLE" {

@@ -38,6 +38,9 @@ type Report struct {
 	// Accounts compares each account's balance with the producer's sum.
 	Accounts []AccountReport
 
+	// Stage2 is the second stage's (nil with Options.SingleStage).
+	Stage2 *Stage2Report
+
 	Elapsed time.Duration
 	// Trace is the trace of one event the consumer executed, drawn as a
 	// tree: the producer's span, the record's, its ledger transaction.
@@ -78,6 +81,9 @@ func (r Report) Violations() []string {
 			"%s: balance %d, entries sum to %d, want %d", a.Account, a.Balance, a.Sum, a.Expected)
 		check(a.Entries == a.Events && a.Counted == int64(a.Events),
 			"%s: %d entries, balance counts %d, want %d", a.Account, a.Entries, a.Counted, a.Events)
+	}
+	if r.Stage2 != nil {
+		v = append(v, r.Stage2.violations(r.UniqueEvents)...)
 	}
 	return v
 }
@@ -121,6 +127,19 @@ func (r Report) WriteTo(w io.Writer) (int64, error) {
 	}
 	_ = tw.Flush()
 	b.WriteString("\n")
+	if s := r.Stage2; s != nil {
+		s.write(&b, r.UniqueEvents)
+		stage1, stage2 := "held", "held"
+		for _, v := range r.Violations() {
+			if strings.HasPrefix(v, "stage 2: ") {
+				stage2 = "VIOLATED"
+			} else {
+				stage1 = "VIOLATED"
+			}
+		}
+		fmt.Fprintf(&b, "stage 1 (ledger events -> consumer -> ledger): exactly once: %s\n", stage1)
+		fmt.Fprintf(&b, "stage 2 (BalanceChanged -> outbox -> relay -> second consumer): exactly once: %s\n", stage2)
+	}
 	if v := r.Violations(); len(v) > 0 {
 		b.WriteString("exactly once: VIOLATED\n")
 		for _, s := range v {

@@ -62,3 +62,28 @@ func TestReportViolations(t *testing.T) {
 		})
 	}
 }
+
+// The second stage's report: each stage says whether it held.
+func TestReportStage2(t *testing.T) {
+	t.Parallel()
+	r := held()
+	r.Stage2 = &demo.Stage2Report{
+		OutboxItems: 4, Outcomes: demo.Outcomes{Executed: 4, Replayed: 4}, LedgerEntries: 4, RelayPasses: 2,
+		Accounts: []demo.AccountReport{{Account: "acc-1", Expected: 300, Balance: 300, Sum: 300, Events: 3, Entries: 3}},
+	}
+	var b strings.Builder
+	_, err := r.WriteTo(&b)
+	require.NoError(t, err)
+	require.True(t, r.Holds())
+	require.Contains(t, b.String(), "stage 1 (ledger events -> consumer -> ledger): exactly once: held")
+	require.Contains(t, b.String(), "stage 2 (BalanceChanged -> outbox -> relay -> second consumer): exactly once: held")
+
+	r.Stage2.Outcomes.Executed = 5 // a notification applied twice
+	b.Reset()
+	_, err = r.WriteTo(&b)
+	require.NoError(t, err)
+	require.False(t, r.Holds())
+	require.Contains(t, b.String(), "stage 1 (ledger events -> consumer -> ledger): exactly once: held")
+	require.Contains(t, b.String(), "stage 2 (BalanceChanged -> outbox -> relay -> second consumer): exactly once: VIOLATED")
+	require.Contains(t, b.String(), "stage 2: executed: 5, want 4")
+}

@@ -35,11 +35,18 @@ type Resources struct {
 	FIFODLQURL       string
 	IdempotencyTable string
 	LedgerTable      string
+	// The second stage's: the notifications' FIFO queue and DLQ, the outbox
+	// table (with its stream), and the second consumer's ledger.
+	NotifyQueueURL string
+	NotifyDLQURL   string
+	OutboxTable    string
+	SecondLedger   string
 }
 
 func names(prefix string) (queues []string, tables []string) {
-	return []string{prefix + "-events", prefix + "-events-dlq", prefix + "-events.fifo", prefix + "-events-dlq.fifo"},
-		[]string{prefix + "-idempotency", prefix + "-ledger"}
+	return []string{prefix + "-events", prefix + "-events-dlq", prefix + "-events.fifo", prefix + "-events-dlq.fifo",
+			prefix + "-balance-changed.fifo", prefix + "-balance-changed-dlq.fifo"},
+		[]string{prefix + "-idempotency", prefix + "-ledger", prefix + "-outbox", prefix + "-ledger-notified"}
 }
 
 // randomPrefix returns PrefixBase and a random suffix.
@@ -109,8 +116,11 @@ func createResources(ctx context.Context, o Options) (Resources, error) {
 		return Resources{}, fmt.Errorf("run %s with PREFIX=%s: %w\n%s", InitScript, o.Prefix, err, out.String())
 	}
 	queues, tables := names(o.Prefix)
-	r := Resources{Prefix: o.Prefix, IdempotencyTable: tables[0], LedgerTable: tables[1]}
-	for i, dst := range []*string{&r.QueueURL, &r.DLQURL, &r.FIFOQueueURL, &r.FIFODLQURL} {
+	r := Resources{Prefix: o.Prefix, IdempotencyTable: tables[0], LedgerTable: tables[1], OutboxTable: tables[2], SecondLedger: tables[3]}
+	if err := o.createSecondLedger(ctx, r.SecondLedger); err != nil {
+		return r, err
+	}
+	for i, dst := range []*string{&r.QueueURL, &r.DLQURL, &r.FIFOQueueURL, &r.FIFODLQURL, &r.NotifyQueueURL, &r.NotifyDLQURL} {
 		got, err := o.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queues[i])})
 		if err != nil {
 			return r, fmt.Errorf("queue %s after %s: %w", queues[i], InitScript, err)

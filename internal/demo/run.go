@@ -29,6 +29,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	if err := o.validate(); err != nil {
 		return Report{}, err
 	}
+	o.FunctionOutput = &lockedWriter{w: o.FunctionOutput} // the stages' functions write to it at once
 	if o.Root == "" {
 		if o.Root, err = findRoot(); err != nil {
 			return Report{}, err
@@ -68,7 +69,7 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 		return Report{}, fmt.Errorf("temporary directory for the bootstrap: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	bootstrap, err := buildConsumer(ctx, o, dir)
+	bootstrap, err := build(ctx, o, dir, ConsumerPackage, "consumer")
 	if err != nil {
 		return Report{}, err
 	}
@@ -130,6 +131,12 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 	}
 	rep.Accounts, rep.LedgerEntries = compare(w, snap)
 	rep.Trace = tr.oneEvent()
+	if !o.SingleStage {
+		rep.Stage2, err = runStage2(ctx, o, res, w, bootstrap, dir, p)
+		if err != nil {
+			return rep, fmt.Errorf("the second stage: %w", err)
+		}
+	}
 	rep.Elapsed = time.Since(started)
 	return rep, nil
 }
@@ -138,6 +145,9 @@ func Run(ctx context.Context, opts Options) (rep Report, err error) {
 // consumer's environment. stop stops those started, also on error.
 func startEmulators(ctx context.Context, o Options, res Resources, bootstrap string, log *outcomeLog) ([]esm.Invoker, func(), error) {
 	set := []string{"IDEMPOTENCY_TABLE=" + res.IdempotencyTable, "LEDGER_TABLE=" + res.LedgerTable}
+	if !o.SingleStage { // BalanceChanged notifications through the outbox
+		set = append(set, "NOTIFY_QUEUE_URL="+res.NotifyQueueURL, "OUTBOX_TABLE="+res.OutboxTable)
+	}
 	keys := make([]string, 0, len(o.ConsumerEnv))
 	for k := range o.ConsumerEnv {
 		keys = append(keys, k)

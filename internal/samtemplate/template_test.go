@@ -307,7 +307,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			// marked sent and failed by the relay.
 			"OutboxTable":         {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:UpdateItem"},
 			"BalanceChangedQueue": {"sqs:SendMessage"},
-			"*":                   {"dynamodb:ListStreams"},
+			"*":                   {"dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}, // the stream mapping; Tracing: Active
 		},
 	}
 	// The only actions granted on Resource "*": they take no resource (X-Ray

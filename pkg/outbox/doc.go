@@ -40,4 +40,14 @@
 // work and before its completion, so it can publish again when it runs
 // again after a crash (at least once); with EventID it publishes the same
 // IDs, and a sqsonce consumer downstream still applies each event once.
+//
+// # IAM permissions
+//
+// The relay's role: on the outbox table, dynamodb:UpdateItem (marking items
+// sent or failed; dynamodb:DeleteItem too with a negative
+// Table.SentRetention); on its stream, what Lambda's mapping reads
+// (dynamodb:DescribeStream, GetShardIterator, GetRecords, and ListStreams,
+// which takes no resource); on each destination, sqs:SendMessage,
+// sns:Publish or events:PutEvents. Inspect needs dynamodb:Scan and Resend
+// dynamodb:UpdateItem: an operator's, not the relay's.
 package outbox

@@ -106,6 +106,9 @@
 //   - [New] on a redisstore.Store (Valkey/Redis): none in IAM; the function
 //     needs a network path to the cache (its VPC and security group) and the
 //     cache's AUTH or ACL credentials. On memstore: none.
+//   - [Config.Outbox] ([Effect.Publish]): dynamodb:PutItem on the outbox
+//     table, in the transaction of the effect's writes (the relay's are in
+//     package outbox).
 //   - [Config.DLQ]: sqs:SendMessage on the DLQs.
 //   - [Config.Backoff]: sqs:ChangeMessageVisibility (the batch call) and
 //     sqs:GetQueueUrl on the consumed queues, and sqs:GetQueueAttributes
