@@ -74,7 +74,7 @@ func (t *tracing) oneEvent() string {
 		for _, s := range received {
 			if s.TraceID == rec.TraceID {
 				spans = append(spans, s)
-				whole = whole || s.Name == "DynamoDB.TransactWriteItems"
+				whole = whole || s.Name == "DynamoDB.TransactWriteItems" || s.Name == "sqsonce commit share"
 			}
 		}
 		var b strings.Builder

@@ -31,7 +31,7 @@ type Effect[R any] struct {
 	// required): each is written as an outbox item in the transaction of
 	// the writes, so it exists if and only if the effect committed, and is
 	// sent by the outbox relay (package outbox). An event that can never be
-	// published fails this message alone, permanently ([ClassInvalidEvent]).
+	// published fails this message alone, permanently ([ClassInvalidPublish]).
 	Publish []outbox.Event
 	// Result is stored with the record (encoded with Config.Codec) and
 	// replayed to duplicates.

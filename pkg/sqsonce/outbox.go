@@ -12,11 +12,12 @@ import (
 	"github.com/sqsonce/sqsonce/pkg/sqsonce/internal/batch"
 )
 
-// ClassInvalidEvent is the class of a record whose effect publishes an
-// event that can never be published (outbox.ErrInvalidEvent, an outbox item
-// over DynamoDB's item size, Effect.Publish without Config.Outbox): a
-// permanent failure of that record alone.
-const ClassInvalidEvent = "invalid-event"
+// ClassInvalidPublish ("invalid-publish") is the class of a record whose
+// effect publishes an event that can never be published
+// (outbox.ErrInvalidEvent, an outbox item over DynamoDB's item size,
+// Effect.Publish without Config.Outbox): a permanent failure of that record
+// alone.
+const ClassInvalidPublish = "invalid-publish"
 
 // ErrNoOutbox is matched by the error of a record whose effect publishes
 // events when Config.Outbox is nil.
@@ -29,11 +30,11 @@ func (h *Handler[R]) withOutbox(key string, eff Effect[R]) ([]dynamostore.Write,
 		return eff.Writes, nil
 	}
 	if h.cfg.Outbox == nil {
-		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("%w: %d events", ErrNoOutbox, len(eff.Publish)), ClassInvalidEvent))
+		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("%w: %d events", ErrNoOutbox, len(eff.Publish)), ClassInvalidPublish))
 	}
 	items, err := h.cfg.Outbox.Writes(h.cfg.KeyPrefix, key, eff.Publish, h.cfg.Clock())
 	if err != nil {
-		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("effect's events: %w", err), ClassInvalidEvent))
+		return nil, batch.Permanent(batch.WithClass(fmt.Errorf("effect's events: %w", err), ClassInvalidPublish))
 	}
 	return append(slices.Clip(eff.Writes), items...), nil
 }

@@ -306,10 +306,10 @@ func TestDynamoDBPublishInvalidEventFailsItsRecordAlone(t *testing.T) {
 		class string
 		is    error
 	}{
-		{name: "over an item", event: outbox.Event{To: outbox.SQS{QueueURL: "https://q"}, Body: strings.Repeat("x", 401<<10)}, class: sqsonce.ClassInvalidEvent, is: dynamostore.ErrInvalidWrite},
-		{name: "FIFO without group", event: outbox.Event{To: outbox.SQS{QueueURL: "https://q.fifo"}, Body: "{}"}, class: sqsonce.ClassInvalidEvent, is: outbox.ErrInvalidEvent},
-		{name: "no destination", event: outbox.Event{Body: "{}"}, class: sqsonce.ClassInvalidEvent, is: outbox.ErrInvalidEvent},
-		{name: "detail not an object", event: outbox.Event{To: outbox.EventBridge{Source: "s", DetailType: "d"}, Body: "[]"}, class: sqsonce.ClassInvalidEvent, is: outbox.ErrInvalidEvent},
+		{name: "over an item", event: outbox.Event{To: outbox.SQS{QueueURL: "https://q"}, Body: strings.Repeat("x", 401<<10)}, class: sqsonce.ClassInvalidPublish, is: dynamostore.ErrInvalidWrite},
+		{name: "FIFO without group", event: outbox.Event{To: outbox.SQS{QueueURL: "https://q.fifo"}, Body: "{}"}, class: sqsonce.ClassInvalidPublish, is: outbox.ErrInvalidEvent},
+		{name: "no destination", event: outbox.Event{Body: "{}"}, class: sqsonce.ClassInvalidPublish, is: outbox.ErrInvalidEvent},
+		{name: "detail not an object", event: outbox.Event{To: outbox.EventBridge{Source: "s", DetailType: "d"}, Body: "[]"}, class: sqsonce.ClassInvalidPublish, is: outbox.ErrInvalidEvent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -378,7 +378,7 @@ func TestDynamoDBPublishWithoutOutbox(t *testing.T) {
 	require.NoError(t, err)
 	r, _ := report.Record("m1")
 	require.ErrorIs(t, r.Err, sqsonce.ErrNoOutbox)
-	require.Equal(t, sqsonce.ClassInvalidEvent, r.Class)
+	require.Equal(t, sqsonce.ClassInvalidPublish, r.Class)
 	require.Empty(t, p.applied(t))
 
 	_, err = sqsonce.NewDynamoDB(p.store, sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID })), p.effect,

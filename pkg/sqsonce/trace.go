@@ -33,7 +33,9 @@ import (
 // NewDynamoDB its transaction) run under its span; a transaction that
 // commits many records (NewDynamoDB waves) runs under one span of kind
 // INTERNAL, "sqsonce commit", a child of the invocation linked to each of
-// its records, and each record's span links back to it.
+// its records, and each record's span links back to it and has its share,
+// "sqsonce commit share", a child as long as the commit: one event's trace
+// reaches its ledger write.
 //
 // Spans carry the semantic conventions' messaging and FaaS attributes, the
 // record's outcome (sqsonce.outcome), what the idempotency layer did
@@ -227,7 +229,11 @@ func (h *Handler[R]) settling(ctx context.Context, inv *invocation, msg events.S
 
 // traceWave runs commit, one wave's transaction, under the span of its
 // record when it has one, else under a span of its own that links the
-// records (and that each record's span links back to).
+// records (and that each record's span links back to). A request has one
+// parent, so in a wave of many each record's own trace gets a span of its
+// share, "sqsonce commit share": a child of the record's span, as long as
+// the shared commit, with the record's result, linked to the shared commit
+// and so to its requests. One event's trace thus reaches its ledger write.
 func (h *Handler[R]) traceWave(ctx context.Context, inv *invocation, msgs []events.SQSMessage, commit func(context.Context) []error) []error {
 	if inv.trace == nil {
 		return commit(ctx)
@@ -243,27 +249,39 @@ func (h *Handler[R]) traceWave(ctx context.Context, inv *invocation, msgs []even
 		}
 	}
 	inv.trace.mu.Unlock()
-	ctx, span := h.cfg.Tracing.tracer.Start(ctx, "sqsonce commit", trace.WithSpanKind(trace.SpanKindInternal),
+	start := time.Now()
+	ctx, span := h.cfg.Tracing.tracer.Start(ctx, "sqsonce commit", trace.WithSpanKind(trace.SpanKindInternal), trace.WithTimestamp(start),
 		trace.WithLinks(links...), trace.WithAttributes(semconv.MessagingBatchMessageCount(len(msgs))))
 	back := trace.Link{SpanContext: span.SpanContext()}
+	shares := make([]trace.Span, len(msgs))
 	inv.trace.mu.Lock()
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if rs := inv.trace.records[m.MessageId]; rs != nil {
 			rs.span.AddLink(back)
+			_, shares[i] = h.cfg.Tracing.tracer.Start(trace.ContextWithSpan(ctx, rs.span), "sqsonce commit share",
+				trace.WithSpanKind(trace.SpanKindInternal), trace.WithLinks(back), trace.WithTimestamp(start),
+				trace.WithAttributes(semconv.MessagingBatchMessageCount(len(msgs))))
 		}
 	}
 	inv.trace.mu.Unlock()
 	errs := commit(ctx)
+	end := time.Now()
 	failed := 0
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
 			failed++
+		}
+		if i < len(shares) && shares[i] != nil {
+			if err != nil {
+				shares[i].SetStatus(codes.Error, ClassOf(err))
+			}
+			shares[i].End(trace.WithTimestamp(end))
 		}
 	}
 	if failed > 0 {
 		span.SetAttributes(attribute.Int("sqsonce.failed", failed))
 	}
-	span.End()
+	span.End(trace.WithTimestamp(end))
 	return errs
 }
 

@@ -214,7 +214,8 @@ func TestTracingOffMakesNoSpans(t *testing.T) {
 // NewDynamoDB: a wave of one record commits under the record's span (its
 // TransactWriteItems is in the producer's trace); a wave of many commits
 // under one "sqsonce commit" span of the invocation that links each record,
-// and each record links back to it.
+// and each record links back to it and has its share of the write, a
+// "sqsonce commit share" span in its own trace.
 func TestTracingDynamoDBTransactions(t *testing.T) {
 	t.Parallel()
 	spans := newRecorded()
@@ -256,6 +257,14 @@ func TestTracingDynamoDBTransactions(t *testing.T) {
 			back = back || l.SpanContext.SpanID() == commit.SpanContext().SpanID()
 		}
 		require.True(t, back, "%s links its commit", id)
+	}
+	require.Len(t, others["sqsonce commit share"], 2)
+	for _, share := range others["sqsonce commit share"] {
+		rec := share.Parent().SpanID()
+		require.True(t, rec == recs["w1"].SpanContext().SpanID() || rec == recs["w2"].SpanContext().SpanID(), "each record's trace has its share of the write")
+		require.Equal(t, commit.SpanContext(), share.Links()[0].SpanContext, "linked to the shared commit")
+		require.Equal(t, commit.StartTime(), share.StartTime(), "as long as the shared commit")
+		require.Equal(t, commit.EndTime(), share.EndTime())
 	}
 	for _, s := range others["DynamoDB.TransactWriteItems"] {
 		require.Equal(t, commit.SpanContext().SpanID(), s.Parent().SpanID())
