@@ -232,7 +232,7 @@ func main() {
 
 func run(dir, docPath, chartPath string) error {
 	var all []result
-	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt", "stores.txt", "tracing.txt"} {
+	for _, f := range []string{"model.txt", "moto.txt", "cpu.txt", "cold.txt", "stores.txt", "tracing.txt", "relay.txt"} {
 		rs, err := parse(filepath.Join(dir, f))
 		if err != nil {
 			return err
@@ -250,6 +250,7 @@ func run(dir, docPath, chartPath string) error {
 	doc = replace(doc, "cpu", cpu(all))
 	doc = replace(doc, "stores", storesTable(all))
 	doc = replace(doc, "tracing", tracingTable(all))
+	doc = replace(doc, "relay", relayTable(all))
 	for _, name := range []string{"machine", "accounting", "coldstart"} {
 		if b, err := os.ReadFile(filepath.Join(dir, name+".md")); err == nil {
 			doc = replace(doc, name, string(b))

@@ -62,3 +62,21 @@ func median(runs []result, unit string) float64 {
 	}
 	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
 }
+
+// relayTable is BenchmarkRelay's cost of one event through the outbox, the
+// median of its runs.
+func relayTable(rs []result) string {
+	var runs []result
+	for _, r := range rs {
+		if r.name == "BenchmarkRelay" {
+			runs = append(runs, r)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| outbox item, WRU per event (in the effect's transaction) | relay requests per event | relay WRU per event | commit to send, p50 | max | runs |\n|--:|--:|--:|--:|--:|--:|\n")
+	if len(runs) > 0 {
+		fmt.Fprintf(&b, "| %.2f | %.2f | %.2f | %.0f ms | %.0f ms | %d |\n", median(runs, "outbox-wru/event"),
+			median(runs, "relay-reqs/event"), median(runs, "relay-wru/event"), median(runs, "p50-ms"), median(runs, "max-ms"), len(runs))
+	}
+	return b.String()
+}
