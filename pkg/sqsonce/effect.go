@@ -43,7 +43,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 		finishBy, _ := h.cfg.batch().FinishBy(ctx, h.cfg.Clock())
 		claims := g.ClaimAhead(ctx, items, finishBy)
 		defer claims.Release()
-		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage, release func()) error {
+		return h.proc.Run(ctx, ev, func(ctx context.Context, m events.SQSMessage, slot *batch.Slot) error {
 			ctx = h.recordContext(ctx, inv, m.MessageId)
 			r := h.read(inv, m)
 			if r.err != nil {
@@ -55,7 +55,7 @@ func New[T, R any](store idempotency.Store, msg Message[T], fn EffectFunc[T, R],
 				// The record now only waits for its completion, which it
 				// shares with the records that ran beside it: its slot
 				// goes to the next record.
-				release()
+				slot.Release()
 				if err != nil {
 					return nil, err
 				}

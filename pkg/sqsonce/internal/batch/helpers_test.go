@@ -48,7 +48,7 @@ func fifo(ids ...string) events.SQSEvent {
 // newProcessor builds a processor, with a quiet logger unless one is set.
 func newProcessor(t testing.TB, h func(context.Context, events.SQSMessage) error, cfg batch.Config) processor {
 	t.Helper()
-	return processor{Processor: processorOf(t, cfg), h: func(ctx context.Context, msg events.SQSMessage, _ func()) error { return h(ctx, msg) }}
+	return processor{Processor: processorOf(t, cfg), h: func(ctx context.Context, msg events.SQSMessage, _ *batch.Slot) error { return h(ctx, msg) }}
 }
 
 // newBatchProcessor returns a processor that runs its batches in waves

@@ -96,25 +96,28 @@ func (inv *invocation) dispatch() {
 		units.Wait()
 		close(inv.done)
 	}()
-	for _, unit := range inv.plan.units {
-		if !inv.acquire() {
+	slots := make([]Slot, len(inv.plan.units)) // one per unit, taken again by its next record
+	for u := range inv.plan.units {
+		slots[u].inv = inv
+		if !slots[u].acquire() {
 			return
 		}
-		units.Go(func() { inv.runUnit(unit) })
+		units.Go(func() { inv.runUnit(inv.plan.units[u], &slots[u]) })
 	}
 }
 
-// acquire takes a slot; false once the invocation has returned.
-func (inv *invocation) acquire() bool {
+// acquire takes the slot; false once the invocation has returned.
+func (s *Slot) acquire() bool {
 	select {
-	case <-inv.stop:
+	case <-s.inv.stop:
 		return false
 	default:
 	}
 	select {
-	case inv.slots <- struct{}{}:
+	case s.inv.slots <- struct{}{}:
+		s.held.Store(true)
 		return true
-	case <-inv.stop:
+	case <-s.inv.stop:
 		return false
 	}
 }
@@ -122,19 +125,18 @@ func (inv *invocation) acquire() bool {
 // runUnit runs the records of one unit in order, each in a slot of its own
 // (the first record's is taken before runUnit is called); after a reported
 // failure the rest are skipped.
-func (inv *invocation) runUnit(unit []int) {
+func (inv *invocation) runUnit(unit []int, slot *Slot) {
 	failed := false
 	for k, i := range unit {
-		if k > 0 && !inv.acquire() {
+		if k > 0 && !slot.acquire() {
 			return
 		}
-		release := sync.OnceFunc(func() { <-inv.slots })
 		o := inv.blocked()
 		if failed {
 			o = OutcomeSkipped
 		}
 		if o != "" {
-			release()
+			slot.Release()
 			// Deadline and breaker stay closed once closed, so the rest of
 			// the unit ends the same way without a skip.
 			if !inv.record(i, o, 0, blockedClass[o], nil) {
@@ -143,10 +145,10 @@ func (inv *invocation) runUnit(unit []int) {
 			continue
 		}
 		if !inv.start(i) {
-			release()
+			slot.Release()
 			return
 		}
-		o = inv.runRecord(i, release)
+		o = inv.runRecord(i, slot)
 		failed = o.Reported()
 	}
 }
@@ -161,10 +163,10 @@ var blockedClass = map[Outcome]string{
 
 // runRecord runs the handler on record i, frees its slot and records its
 // outcome.
-func (inv *invocation) runRecord(i int, release func()) Outcome {
+func (inv *invocation) runRecord(i int, slot *Slot) Outcome {
 	began := inv.p.cfg.Now()
-	err := call(inv.handler, inv.runCtx, inv.plan.records[i], release)
-	release()
+	err := call(inv.handler, inv.runCtx, inv.plan.records[i], slot)
+	slot.Release()
 	return inv.settle(i, err, began)
 }
 

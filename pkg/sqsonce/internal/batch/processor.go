@@ -150,11 +150,11 @@ func callBatch(bh BatchHandler, ctx context.Context, msgs []events.SQSMessage) (
 }
 
 // call runs the handler, turning a panic into a *PanicError.
-func call(h SlotHandler, ctx context.Context, msg events.SQSMessage, release func()) (err error) {
+func call(h SlotHandler, ctx context.Context, msg events.SQSMessage, slot *Slot) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	return h(ctx, msg, release)
+	return h(ctx, msg, slot)
 }
