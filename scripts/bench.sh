@@ -21,7 +21,7 @@ scripts/with-local-aws.sh bash -c "
 	go test -count=1 -run TestRequestAccounting ./internal/bench -args -accounting.out='$out/accounting.md'
 	go test -count=1 -run '^\$' -bench ThroughputMoto -benchtime=1x ./internal/bench | tee '$out/moto.txt'
 	go test -count=1 -run '^\$' -bench ColdStart -benchtime=5x ./internal/bench | tee '$out/cold.txt'
-	go test -count=1 -run '^\$' -bench Relay -benchtime=3x ./internal/bench | tee '$out/relay.txt'
+	go test -count=1 -run '^\$' -bench Relay -benchtime=1x -count=3 ./internal/bench | tee '$out/relay.txt'
 "
 # 3. Throughput on the modelled store (10 ms per call, calls in parallel).
 go test -count=1 -run '^$' -bench 'ThroughputModel|HotItem' -benchtime=1x -timeout 30m ./internal/bench | tee "$out/model.txt"
