@@ -48,6 +48,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "REDIS_URL:", err)
 			os.Exit(1)
 		}
+		if err := tracing.InstrumentRedis(clients.Redis); err != nil {
+			fmt.Fprintln(os.Stderr, "trace Valkey/Redis:", err)
+			os.Exit(1)
+		}
 	}
 	handler, err := consumer.New(cfg, clients, os.Stdout)
 	if err != nil {

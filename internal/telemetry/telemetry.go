@@ -26,6 +26,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
 )
@@ -131,6 +133,18 @@ func (t *Tracing) Instrument(awsCfg *aws.Config) {
 		return
 	}
 	otelaws.AppendMiddlewares(&awsCfg.APIOptions, otelaws.WithTracerProvider(t.Provider), otelaws.WithTextMapPropagator(t.Propagator))
+}
+
+// InstrumentRedis makes client trace its commands (redisotel) as children of
+// the span in their context: a record's claim and completion on
+// Valkey/Redis, under its span. A span names its command, never its
+// arguments, so stored keys, owner tokens and results stay out of traces.
+func (t *Tracing) InstrumentRedis(client redis.UniversalClient) error {
+	if t == nil {
+		return nil
+	}
+	return redisotel.InstrumentTracing(client, redisotel.WithTracerProvider(t.Provider),
+		redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false))
 }
 
 // Wrap returns h, whose invocations continue the trace Lambda gives them

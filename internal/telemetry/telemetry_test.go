@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sqsonce/sqsonce/internal/telemetry"
+	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 )
 
 func TestParseMode(t *testing.T) {
@@ -97,4 +98,32 @@ func TestFlushIsBoundedByTheDeadline(t *testing.T) {
 		}
 		require.Equal(t, 2, exp.calls)
 	})
+}
+
+// Valkey/Redis commands are spans under the span in their context, named
+// for the command, without its arguments (stored keys, tokens, results).
+func TestInstrumentRedisTracesCommandsWithoutArguments(t *testing.T) {
+	t.Parallel()
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := telemetry.NewWithExporter(context.Background(), telemetry.OTLP, "fn", exp)
+	require.NoError(t, err)
+	client := redistest.Start(t).Client()
+	require.NoError(t, tr.InstrumentRedis(client))
+	ctx, record := tr.Provider.Tracer("t").Start(context.Background(), "record")
+	require.NoError(t, client.Set(ctx, "payments#secret-key", "owner-token", 0).Err())
+	record.End()
+	require.NoError(t, tr.Provider.ForceFlush(context.Background()))
+	var set *tracetest.SpanStub
+	for _, s := range exp.GetSpans() {
+		if s.Name == "set" {
+			set = &s
+		}
+		for _, a := range s.Attributes {
+			require.NotContains(t, a.Value.Emit(), "secret-key", "%s: %s", s.Name, a.Key)
+			require.NotContains(t, a.Value.Emit(), "owner-token", "%s: %s", s.Name, a.Key)
+		}
+	}
+	require.NotNil(t, set, "the command is a span")
+	require.Equal(t, record.SpanContext().SpanID(), set.Parent.SpanID(), "under the span of its context")
+	require.Nil(t, (*telemetry.Tracing)(nil).InstrumentRedis(client), "off instruments nothing")
 }
