@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/internal/guard"
 )
@@ -30,6 +35,10 @@ type OnceConfig struct {
 	Codec Codec
 	// Clock returns the current time. Default time.Now.
 	Clock func() time.Time
+	// Tracing, when set, makes a span of each Do, "sqsonce once", the child
+	// of the span in its context, with fn's requests under it. Default nil:
+	// none, at no cost.
+	Tracing *Tracing
 }
 
 // WithDefaults returns a copy of c with defaults applied to zero fields.
@@ -58,8 +67,10 @@ func (c OnceConfig) WithDefaults() OnceConfig {
 // by the claim's owner token. It is safe for concurrent use; build it once
 // per execution environment, outside the handler.
 type Once[R any] struct {
-	guard *guard.Guard
-	codec Codec
+	guard   *guard.Guard
+	codec   Codec
+	prefix  string
+	tracing *Tracing // nil: no spans
 }
 
 // NewOnce returns a Once over store (dynamostore.New, redisstore.New, or
@@ -82,7 +93,7 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 	if err != nil {
 		return nil, fromGuard(err, "OnceConfig")
 	}
-	return &Once[R]{guard: g, codec: cfg.Codec}, nil
+	return &Once[R]{guard: g, codec: cfg.Codec, prefix: cfg.KeyPrefix, tracing: cfg.Tracing.withDefaults()}, nil
 }
 
 // Do runs fn once for key and returns its result; replayed is false. If the
@@ -113,6 +124,43 @@ func NewOnce[R any](store idempotency.Store, cfg OnceConfig) (*Once[R], error) {
 //     since it was stored): replayed is true and the result is R's zero
 //     value.
 func (o *Once[R]) Do(ctx context.Context, key string, payload []byte, fn func(ctx context.Context) (R, error)) (result R, replayed bool, err error) {
+	if o.tracing == nil || key == "" {
+		return o.do(ctx, key, payload, fn)
+	}
+	ctx, span := o.tracing.tracer.Start(ctx, "sqsonce once", trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attribute.String("sqsonce.key_stored", idempotency.StoredKey(o.prefix, key))))
+	defer span.End()
+	result, replayed, err = o.do(ctx, key, payload, fn)
+	switch {
+	case err != nil:
+		span.SetAttributes(semconv.ErrorTypeKey.String(onceClass(err)))
+		span.SetStatus(codes.Error, onceClass(err))
+	case replayed:
+		span.SetAttributes(attribute.String("sqsonce.idempotency", string(IdempotencyReplayed)))
+	default:
+		span.SetAttributes(attribute.String("sqsonce.idempotency", string(IdempotencyExecuted)))
+	}
+	return result, replayed, err
+}
+
+// onceClass is the error class of a Do's error: the store's, the
+// protocol's, or the function's own (ClassEffect).
+func onceClass(err error) string {
+	switch {
+	case errors.Is(err, ErrInProgress):
+		return ClassInProgress
+	case errors.Is(err, ErrPayloadMismatch):
+		return ClassPayloadMismatch
+	case errors.Is(err, ErrLeaseLost):
+		return ClassLeaseLost
+	case errors.Is(err, ErrStoreFailed):
+		return ClassStoreFailed
+	}
+	return ClassEffect
+}
+
+// do is Do without its span.
+func (o *Once[R]) do(ctx context.Context, key string, payload []byte, fn func(ctx context.Context) (R, error)) (result R, replayed bool, err error) {
 	var zero R
 	if key == "" {
 		return zero, false, fmt.Errorf("sqsonce: Once.Do: empty key: %w", ErrMissingKey)

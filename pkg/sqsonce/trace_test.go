@@ -270,3 +270,57 @@ func TestTracingDynamoDBTransactions(t *testing.T) {
 		require.Equal(t, commit.SpanContext().SpanID(), s.Parent().SpanID())
 	}
 }
+
+// Once.Do is a span, "sqsonce once", the child of its context's, with the
+// function's work under it: executed, then replayed, then a failure with its
+// class; of the key only its stored form.
+func TestTracingOnce(t *testing.T) {
+	t.Parallel()
+	spans := newRecorded()
+	once, err := sqsonce.NewOnce[string](memstore.New(), sqsonce.OnceConfig{KeyPrefix: "api", Tracing: &sqsonce.Tracing{TracerProvider: spans.tp}})
+	require.NoError(t, err)
+	ctx, request := spans.tp.Tracer("t").Start(context.Background(), "request")
+	work := func(ctx context.Context) (string, error) {
+		_, s := spans.tp.Tracer("t").Start(ctx, "charge")
+		s.End()
+		return "charged", nil
+	}
+	for range 2 {
+		_, _, err := once.Do(ctx, "order-secret-1", []byte("a"), work)
+		require.NoError(t, err)
+	}
+	_, _, err = once.Do(ctx, "order-secret-1", []byte("b"), work)
+	require.ErrorIs(t, err, sqsonce.ErrPayloadMismatch)
+	request.End()
+
+	var onces []sdktrace.ReadOnlySpan
+	var charge sdktrace.ReadOnlySpan
+	for _, s := range spans.sr.Ended() {
+		switch s.Name() {
+		case "sqsonce once":
+			onces = append(onces, s)
+		case "charge":
+			charge = s
+		}
+		for _, a := range s.Attributes() {
+			require.NotContains(t, a.Value.Emit(), "order-secret-1", "%s: %s", s.Name(), a.Key)
+		}
+	}
+	require.Len(t, onces, 3)
+	attr := func(s sdktrace.ReadOnlySpan, key string) string {
+		for _, a := range s.Attributes() {
+			if string(a.Key) == key {
+				return a.Value.Emit()
+			}
+		}
+		return ""
+	}
+	require.Equal(t, []string{"executed", "replayed", ""}, []string{attr(onces[0], "sqsonce.idempotency"), attr(onces[1], "sqsonce.idempotency"), attr(onces[2], "sqsonce.idempotency")})
+	require.Equal(t, sqsonce.ClassPayloadMismatch, attr(onces[2], "error.type"))
+	require.Equal(t, idempotency.StoredKey("api", "order-secret-1"), attr(onces[0], "sqsonce.key_stored"))
+	for _, s := range onces {
+		require.Equal(t, request.SpanContext().SpanID(), s.Parent().SpanID(), "a child of its context's span")
+	}
+	require.NotNil(t, charge)
+	require.Equal(t, onces[0].SpanContext().SpanID(), charge.Parent().SpanID(), "the function's work is under it")
+}
