@@ -108,7 +108,7 @@ func (h *Handler[R]) commitWave(ctx context.Context, inv *invocation, g *guard.G
 		}
 		eff, err := recovered(func() (Effect[R], error) { return effectOf(ctx, r.body) })
 		if err == nil {
-			eff.Writes, err = h.withOutbox(r.key, eff)
+			eff.Writes, err = h.withOutbox(h.recordContext(ctx, inv, m.MessageId), r.key, eff)
 		}
 		if err != nil {
 			errs[i] = h.settle(ctx, inv, m, guard.Result{}, nil, false, err)

@@ -387,3 +387,40 @@ func TestDynamoDBPublishWithoutOutbox(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, "Config.Outbox.Name", ce.Field)
 }
+
+// With Config.Tracing, an event published through the outbox carries its
+// record's trace context (traceparent among its attributes, which the relay
+// sends as message attributes), so the next consumer continues the event's
+// trace; an event that sets its own traceparent keeps it.
+func TestTracingContinuesThroughTheOutbox(t *testing.T) {
+	t.Parallel()
+	p := newPublishing(t, nil)
+	spans := newRecorded()
+	own := "00-11111111111111111111111111111111-2222222222222222-01"
+	h, err := sqsonce.NewDynamoDB(p.store, sqsonce.JSON(sqsonce.BodyKey(func(o order) string { return o.ID })),
+		func(ctx context.Context, o order) (sqsonce.Effect[orderReceipt], error) {
+			eff, err := p.effect(ctx, o)
+			if o.ID == "o2" {
+				eff.Publish[0].Attributes = map[string]string{"traceparent": own}
+			}
+			return eff, err
+		},
+		sqsonce.Config{KeyPrefix: "orders", Outbox: &p.outbox, Tracing: &sqsonce.Tracing{TracerProvider: spans.tp},
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	producer := producerSpan(t)
+	ev := batch(standardARN, rec{msgID: "m1", o: order{"o1", "x", 1}}, rec{msgID: "m2", o: order{"o2", "y", 1}})
+	ev.Records[0] = withTraceparent(ev.Records[0], producer)
+	_, err = h.Process(context.Background(), ev)
+	require.NoError(t, err)
+
+	recs, _ := spans.byMessage()
+	byOrder := map[string]outbox.Item{}
+	for _, it := range p.items(t) {
+		byOrder[it.Event.To.(outbox.SQS).GroupID] = it
+	}
+	got := byOrder["x"].Event.Attributes["traceparent"]
+	require.Equal(t, "00-"+producer.TraceID().String()+"-"+recs["m1"].SpanContext().SpanID().String()+"-01", got,
+		"the event continues its record's span, in its producer's trace")
+	require.Equal(t, own, byOrder["y"].Event.Attributes["traceparent"], "an event's own traceparent is kept")
+}

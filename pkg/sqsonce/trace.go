@@ -42,7 +42,9 @@ import (
 // (sqsonce.idempotency) and its error class (error.type); of the key only
 // its stored form (sqsonce.key_stored: the prefix and a SHA-256), never the
 // key or the payload. Log lines of a record (Config.Logger) carry trace_id
-// and span_id of its span.
+// and span_id of its span. Events a NewDynamoDB effect publishes
+// (Effect.Publish) carry their record's traceparent, so the consumer they
+// reach next continues the trace.
 type Tracing struct {
 	// TracerProvider makes the spans. Nil makes none.
 	TracerProvider trace.TracerProvider
