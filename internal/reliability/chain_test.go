@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -21,34 +19,12 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/esm"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 	"github.com/sqsonce/sqsonce/pkg/outbox"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
-
-var relayBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// relayBootstrap builds functions/relay once for the package, beside the
-// consumer's bootstrap.
-func relayBootstrap(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Dir(consumerBootstrap(t))
-	relayBuild.once.Do(func() {
-		relayBuild.path = filepath.Join(dir, "relay", "bootstrap")
-		out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", relayBuild.path,
-			"github.com/sqsonce/sqsonce/functions/relay").CombinedOutput()
-		if err != nil {
-			relayBuild.err = fmt.Errorf("build functions/relay: %w: %s", err, out)
-		}
-	})
-	require.NoError(t, relayBuild.err)
-	return relayBuild.path
-}
 
 // notificationsPrefix is the second consumer's IDEMPOTENCY_KEY_PREFIX.
 const notificationsPrefix = "notifications"
@@ -99,7 +75,7 @@ func TestChainStorm(t *testing.T) {
 	env2 := consumerEnv(stage2, "", append(fast, "PERMANENT_FIFO_DLQ_URL="+q2.DLQURL,
 		"IDEMPOTENCY_KEY_PREFIX="+notificationsPrefix, "KEY_SOURCE=attribute:"+outbox.AttrEventID)...)
 	envRelay := append(os.Environ(), append(fast, "OUTBOX_TABLE="+ob)...)
-	consumer, relayPath := consumerBootstrap(t), relayBootstrap(t)
+	consumer, relayPath := bootstraps.Path(t, bootstraps.Consumer), bootstraps.Path(t, bootstraps.Relay)
 	start := func(path string, env []string) *worker {
 		return startWorker(t, rie.Config{Bootstrap: path, Env: env, FunctionTimeout: 3 * time.Second})
 	}

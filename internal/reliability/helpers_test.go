@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +21,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/consumer"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/internal/testenv/ledgerscan"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
@@ -52,38 +51,10 @@ func budget(small, chaos int) time.Duration {
 // keyPrefix is the consumer's default IDEMPOTENCY_KEY_PREFIX.
 const keyPrefix = consumer.KeyPrefixDefault
 
-var bootstrap struct {
-	once sync.Once
-	dir  string
-	path string
-	err  error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bootstrap.dir != "" {
-		_ = os.RemoveAll(bootstrap.dir)
-	}
+	bootstraps.Cleanup()
 	os.Exit(code)
-}
-
-// consumerBootstrap builds functions/consumer once for the package.
-func consumerBootstrap(t *testing.T) string {
-	t.Helper()
-	bootstrap.once.Do(func() {
-		bootstrap.dir, bootstrap.err = os.MkdirTemp("", "sqsonce-reliability-")
-		if bootstrap.err != nil {
-			return
-		}
-		bootstrap.path = filepath.Join(bootstrap.dir, "bootstrap")
-		out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap.path,
-			"github.com/sqsonce/sqsonce/functions/consumer").CombinedOutput()
-		if err != nil {
-			bootstrap.err = fmt.Errorf("build functions/consumer: %w: %s", err, out)
-		}
-	})
-	require.NoError(t, bootstrap.err)
-	return bootstrap.path
 }
 
 // tables are a test's own idempotency and ledger tables.

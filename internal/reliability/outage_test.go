@@ -21,6 +21,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/esm"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
 	"github.com/sqsonce/sqsonce/internal/testenv/ledgerscan"
 	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
@@ -193,7 +194,7 @@ func runOutage(t *testing.T, tb tables, store outageStore) {
 	cut := time.Duration(sized(4, 10)) * time.Second
 	slow := time.Duration(sized(2, 6)) * time.Second
 	const functionTimeout = 10 * time.Second
-	bootstrapPath := consumerBootstrap(t)
+	bootstrapPath := bootstraps.Path(t, bootstraps.Consumer)
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{VisibilityTimeout: 2, MaxReceiveCount: 200})
 	proxy, err := faultproxy.Start(store.upstream(t))

@@ -15,6 +15,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/esm"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/sqsonce"
@@ -73,7 +74,7 @@ func runPause(t *testing.T, tb tables, store outageStore) {
 
 	env := consumerEnv(tb, q.DLQURL, append(store.env(proxy), "BREAK_AFTER=3", "CONCURRENCY=2",
 		"PAUSE_ON_STORE_OUTAGE=true", "PAUSE_AFTER="+pauseAfter, "AWS_LAMBDA_FUNCTION_NAME="+fn.Name)...)
-	bootstrapPath := consumerBootstrap(t)
+	bootstrapPath := bootstraps.Path(t, bootstraps.Consumer)
 	start := func() *worker {
 		return startWorker(t, rie.Config{Bootstrap: bootstrapPath, Env: env, FunctionTimeout: functionTimout})
 	}

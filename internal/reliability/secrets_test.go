@@ -14,6 +14,7 @@ import (
 
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/dynamostore"
 )
 
@@ -58,7 +59,7 @@ func TestSecretsStayOutOfLogsAndTables(t *testing.T) {
 	tb := newTables(t)
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{})
-	w := startWorker(t, rie.Config{Bootstrap: consumerBootstrap(t), Env: consumerEnv(tb, q.DLQURL, "LOG_LEVEL=DEBUG"), FunctionTimeout: 30 * time.Second})
+	w := startWorker(t, rie.Config{Bootstrap: bootstraps.Path(t, bootstraps.Consumer), Env: consumerEnv(tb, q.DLQURL, "LOG_LEVEL=DEBUG"), FunctionTimeout: 30 * time.Second})
 
 	ts := `"occurred_at":"2026-11-27T10:00:00Z"`
 	bodies := []string{

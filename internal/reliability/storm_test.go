@@ -22,6 +22,7 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/esm"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/internal/testenv/redistest"
 	"github.com/sqsonce/sqsonce/pkg/idempotency"
 	"github.com/sqsonce/sqsonce/pkg/idempotency/redisstore"
@@ -87,7 +88,7 @@ func runStorm(t *testing.T, tc stormCase) {
 	}
 	const workers = 4
 	const accounts = 25
-	bootstrapPath := consumerBootstrap(t)
+	bootstrapPath := bootstraps.Path(t, bootstraps.Consumer)
 	tb := newTables(t)
 	client := awstest.SQS(t)
 	q := awstest.NewQueue(t, client, awstest.QueueSpec{FIFO: tc.fifo, VisibilityTimeout: 2, MaxReceiveCount: 30})

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,41 +24,16 @@ import (
 	"github.com/sqsonce/sqsonce/internal/local/esm"
 	"github.com/sqsonce/sqsonce/internal/local/rie"
 	"github.com/sqsonce/sqsonce/internal/testenv/awstest"
+	"github.com/sqsonce/sqsonce/internal/testenv/bootstraps"
 	"github.com/sqsonce/sqsonce/internal/testenv/faultproxy"
 	"github.com/sqsonce/sqsonce/internal/testenv/otlpsink"
 	"github.com/sqsonce/sqsonce/pkg/producer"
 )
 
-var bootstrap struct {
-	once      sync.Once
-	dir, path string
-	err       error
-}
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if bootstrap.dir != "" {
-		_ = os.RemoveAll(bootstrap.dir)
-	}
+	bootstraps.Cleanup()
 	os.Exit(code)
-}
-
-// consumerBootstrap builds functions/consumer once for the package.
-func consumerBootstrap(t *testing.T) string {
-	t.Helper()
-	bootstrap.once.Do(func() {
-		if bootstrap.dir, bootstrap.err = os.MkdirTemp("", "sqsonce-telemetry-"); bootstrap.err != nil {
-			return
-		}
-		bootstrap.path = filepath.Join(bootstrap.dir, "bootstrap")
-		out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap.path,
-			"github.com/sqsonce/sqsonce/functions/consumer").CombinedOutput()
-		if err != nil {
-			bootstrap.err = fmt.Errorf("build functions/consumer: %w: %s", err, out)
-		}
-	})
-	require.NoError(t, bootstrap.err)
-	return bootstrap.path
 }
 
 // logRecords returns the function's JSON log lines that name a message.
@@ -113,7 +85,7 @@ func newWire(t *testing.T) *wire {
 	require.NoError(t, err)
 	t.Cleanup(w.proxy.Close)
 	w.emulator, err = rie.Start(context.Background(), rie.Config{
-		Bootstrap:       consumerBootstrap(t),
+		Bootstrap:       bootstraps.Path(t, bootstraps.Consumer),
 		FunctionTimeout: 30 * time.Second,
 		Output:          w.logs,
 		Env: append(os.Environ(), "IDEMPOTENCY_TABLE="+idem, "LEDGER_TABLE="+ledger, "LOG_LEVEL=INFO",
